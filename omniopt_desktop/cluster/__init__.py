@@ -1,0 +1,1 @@
+"""SLURM: sbatch rendering, job-state parsing, submission through a CommandRunner (no SSH code)."""

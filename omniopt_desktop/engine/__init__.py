@@ -1,0 +1,1 @@
+"""What runs on the compute side: worker loop, program runner, storages, leases (optuna + stdlib, Python 3.9+)."""

@@ -1,0 +1,1 @@
+"""The PySide6 + pyqtgraph desktop application (the only Qt user)."""

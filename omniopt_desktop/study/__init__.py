@@ -1,0 +1,1 @@
+"""The study model, its TOML file, validation and command templating (no Qt)."""

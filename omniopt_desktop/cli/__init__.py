@@ -36,7 +36,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = build_parser()
     known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
     # `omniopt-desktop [STUDY.toml] [--screenshot PNG]` opens the GUI
-    if not argv or (argv[0] not in known and not argv[0].startswith("-")) or argv[0] == "--screenshot":
+    if (
+        not argv
+        or (argv[0] not in known and not argv[0].startswith("-"))
+        or argv[0] == "--screenshot"
+    ):
         argv = ["gui", *argv]
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):

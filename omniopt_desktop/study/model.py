@@ -90,7 +90,9 @@ class Objective:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> Objective:
-        return cls(name=d.get("name", "RESULT"), direction=Direction(d.get("direction", "minimize")))
+        return cls(
+            name=d.get("name", "RESULT"), direction=Direction(d.get("direction", "minimize"))
+        )
 
 
 @dataclass

@@ -1,0 +1,25 @@
+#!/bin/bash
+#SBATCH --job-name=oo-t1-ctl
+#SBATCH --comment=omniopt-desktop:t1
+#SBATCH --output=/scratch/r/logs/controller-%j.out
+#SBATCH --open-mode=append
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+#SBATCH --mem=1G
+#SBATCH --signal=B:USR1@60
+
+set -u
+PY=python3
+cd /scratch/r
+"$PY" -m omniopt_desktop.engine.controller run --run-dir /scratch/r &
+child=$!
+forward() { kill -TERM "$child" 2>/dev/null; }
+trap forward USR1 TERM INT
+# `wait` returns early when a trapped signal arrives: wait again until the child is gone
+status=0
+while :; do
+    wait "$child"
+    status=$?
+    kill -0 "$child" 2>/dev/null || break
+done
+exit "$status"

@@ -50,7 +50,9 @@ def detect_kind(text: str, filename: Optional[str] = None) -> SourceKind:
         return SourceKind.OMNIOPT1_INI
     if "install_omniax.sh" in text:
         return SourceKind.OMNIOPT2_CURL
-    if re.search(r"(^|\s)--(parameter|run_program)[\s=]", text):
+    if re.search(
+        r"(^|\s)--(parameter|run_program|config_(toml|yaml|json))[\s=]", text
+    ) or re.search(r"(^|[\s/])\.?omniopt2?\s+--\w", text):
         return SourceKind.OMNIOPT2_COMMAND
     stripped = text.lstrip()
     if stripped.startswith("{"):

@@ -266,3 +266,35 @@ def test_single_value_choice_and_equal_bounds_become_fixed():
         (ParamType.FIXED, 3),
     ]
     assert_valid_and_round_trips(s)
+
+
+def test_int_of_stepped_and_choice_parameters():
+    text = _ini(
+        "dimensions = 4\nrange_generator_0 = hp.quniform\nmin_dim_0 = 0\nmax_dim_0 = 100\nq_0 = 10\n"
+        "range_generator_1 = hp.choice\noptions_1 = 1.5,2.5,3\n"
+        "range_generator_2 = hp.uniform\nmin_dim_2 = -3.5\nmax_dim_2 = 4\n"
+        "range_generator_3 = hp.uniform\nmin_dim_3 = 0\nmax_dim_3 = 1\n",
+        "max_evals = 3\nobjective_program = ./run int($x_0) int($x_1) int($x_2) ($x_3) int($x_3)\n",
+    )
+    r = import_text(text, "config.ini")
+    s = r.study
+    # quniform with a whole step: exactly the integers 0, 10, ..., 100
+    assert param(s, "x_0") == {"name": "x_0", "type": "int", "low": 0, "high": 100, "step": 10}
+    assert param(s, "x_1")["values"] == [1, 2, 3]  # int() of the choices
+    assert param(s, "x_2") == {"name": "x_2", "type": "int", "low": -3, "high": 3}  # truncation
+    assert param(s, "x_3")["type"] == "float"  # used both ways: stays real, listed
+    assert s.program.command == "./run %(x_0) %(x_1) %(x_2) %(x_3) %(x_3)"
+    notes = " | ".join(r.approximations)
+    assert "'x_1'" in notes and "'x_2'" in notes and "'x_3'" in notes
+    assert_valid_and_round_trips(s)
+
+
+def test_unknown_dollar_placeholder_and_home_folder():
+    text = _ini(
+        "dimensions = 1\nrange_generator_0 = hp.randint\nmax_dim_0 = 3\n",
+        "max_evals = 3\nobjective_program = ($homepath)/run ($x_0) ($x_9)\n",
+    )
+    r = import_text(text, "config.ini")
+    assert r.study.program.command == "$HOME/run %(x_0) $x_9"
+    assert any("($x_9)" in a for a in r.approximations)
+    assert_valid_and_round_trips(r.study)

@@ -272,3 +272,18 @@ def test_convert_placeholders_only_whole_names():
         "a=%(lr) b=$lr_decay c=%(lr) d=%(lr) e=%(lr)"
     )
     assert convert_placeholders("$lr_decay $lr", ["lr", "lr_decay"]) == "%(lr_decay) %(lr)"
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    [
+        "./omniopt",
+        "bash omniopt_docker omniopt",
+        "python3 .omniopt.py",
+        "srun --ntasks=1 ./omniopt",
+        "omniopt",
+    ],
+)
+def test_words_before_the_options_are_skipped(prefix):
+    r = import_text(f"{prefix} --run_program ./r --parameter x range 0 1", "paste")
+    assert [p.name for p in r.study.parameters] == ["x"] and r.ignored == []

@@ -218,9 +218,10 @@ def _curl_payload(seg: List[str]) -> Optional[Tuple[str, Dict[str, List[str]]]]:
 
 
 def _option_tokens(seg: List[str]) -> List[str]:
-    for i, w in enumerate(seg):
-        if _PROGRAM_NAMES.search(w):
-            return seg[i + 1 :]
+    """The words after the program (``./omniopt``, ``bash omniopt_docker omniopt``, …)."""
+    names = [i for i, w in enumerate(seg) if not w.startswith("-") and _PROGRAM_NAMES.search(w)]
+    if names:
+        return seg[names[-1] + 1 :]
     for i, w in enumerate(seg):
         if w.startswith("--"):
             return seg[i:]

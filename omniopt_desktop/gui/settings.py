@@ -59,6 +59,7 @@ class AppSettings:
     splitter_state: str = ""
     last_folder: str = ""
     profiles: list[ClusterProfile] = field(default_factory=list)
+    local_runs: list[str] = field(default_factory=list)  # run folders started from the GUI
     path: str = ""
 
     @classmethod
@@ -83,6 +84,7 @@ class AppSettings:
             splitter_state=str(data.get("splitter_state", "")),
             last_folder=str(data.get("last_folder", "")),
             profiles=[ClusterProfile.from_json(p) for p in data.get("profiles", [])],
+            local_runs=[str(p) for p in data.get("local_runs", [])],
             path=path,
         )
 
@@ -96,6 +98,7 @@ class AppSettings:
             "splitter_state": self.splitter_state,
             "last_folder": self.last_folder,
             "profiles": [p.to_json() for p in self.profiles],
+            "local_runs": self.local_runs,
         }
         fd, tmp = tempfile.mkstemp(prefix=".settings-", dir=os.path.dirname(path))
         try:
@@ -115,6 +118,10 @@ class AppSettings:
 
     def remove_recent(self, path: str) -> None:
         self.recent_files = [p for p in self.recent_files if p != path]
+
+    def add_local_run(self, run_dir: str) -> None:
+        run_dir = os.path.abspath(run_dir)
+        self.local_runs = [run_dir] + [r for r in self.local_runs if r != run_dir]
 
     # -- profiles --------------------------------------------------------------------------
     def profile(self, name: str) -> ClusterProfile | None:

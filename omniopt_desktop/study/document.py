@@ -56,6 +56,27 @@ class Change:
     old_index: int | None = None
 
 
+class PendingSave:
+    """A snapshot of a document to be written by :meth:`write` (safe on any thread)."""
+
+    def __init__(self, loaded: Any, target: str, state: dict) -> None:
+        self.loaded = loaded
+        self.target = target
+        self.state = state
+
+    def write(self) -> str:
+        from ..errors import StudyFileError
+        from .toml_io import save_study
+
+        try:
+            return save_study(self.loaded, self.target)
+        except OSError as e:
+            why = e.strerror or str(e)
+            raise StudyFileError(
+                f"{self.target}: cannot be saved: {why}; choose another place with Save As"
+            ) from e
+
+
 class StudyDocument:
     """One study being edited. Construct with :meth:`new`, :meth:`open` or :meth:`from_text`."""
 
@@ -245,17 +266,25 @@ class StudyDocument:
 
         Raises OmniOptError when there is no path or the file cannot be written.
         """
-        from .toml_io import save_study
+        pending = self.begin_save(path)
+        pending.write()
+        return self.finish_save(pending)
 
+    def begin_save(self, path: str | None = None) -> PendingSave:
+        """Snapshot what to write now; :meth:`PendingSave.write` may then run on another thread
+        while editing goes on; :meth:`finish_save` records it (on the editing thread)."""
         target = os.path.abspath(path) if path else self._path
         if not target:
             raise OmniOptError("this study has no file yet: choose where to save it")
-        save_study(self._loaded, target)
-        self._path = target
-        self._saved = self.study.to_dict()
+        return PendingSave(deepcopy(self._loaded), target, self.study.to_dict())
+
+    def finish_save(self, pending: PendingSave) -> str:
+        self._path = pending.target
+        self._loaded.path = pending.target
+        self._saved = pending.state
         self._update_dirty()
         self._announce(Change(ChangeKind.SAVED))
-        return target
+        return pending.target
 
     def to_text(self) -> str:
         from .toml_io import dumps_study

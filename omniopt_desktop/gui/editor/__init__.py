@@ -1,0 +1,1 @@
+"""The study editor: forms and tables bound to a StudyDocument."""

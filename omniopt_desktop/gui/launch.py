@@ -1,0 +1,304 @@
+"""Launching from the window: run locally, submit to a cluster, load partitions, open results.
+
+Each launch is a task on the window's TaskRunner with a TaskProgressDialog; the runs list
+shows the run while it goes. The window's study must be valid (the actions are disabled
+otherwise) and is saved first, so the run folder gets the file as it is on screen.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtWidgets import QInputDialog
+
+from ..errors import OmniOptError
+from ..study import run_layout as L
+from .progress_dialog import TaskProgressDialog
+from .runs_list import RunRow
+from .tasks import TaskHandle, TaskState
+
+if TYPE_CHECKING:
+    from .main_window import MainWindow
+
+
+def _saved_then(window: MainWindow, then: Any) -> None:
+    """Call ``then()`` once the document is saved (saving it first when needed)."""
+    doc = window.doc
+    if doc is None:
+        return
+    if doc.path and not doc.dirty:
+        then()
+        return
+    handle = window.save()
+    if handle is None:
+        return
+
+    def done(_r: Any) -> None:
+        if window.doc is doc and not doc.dirty and doc.path:
+            then()
+
+    # finish_save runs on succeeded first (connected earlier), then this
+    handle.succeeded.connect(done)
+
+
+# -- local -------------------------------------------------------------------------------------
+def start_local_run(window: MainWindow, workers: int | None = None) -> None:
+    doc = window.doc
+    if doc is None:
+        return
+    if workers is None:
+        default = max(1, min(doc.study.resources.workers, os.cpu_count() or 1))
+        workers, ok = QInputDialog.getInt(
+            window, "Run locally", "Worker processes on this machine:", default, 1, 512
+        )
+        if not ok:
+            return
+    _saved_then(window, lambda: launch_local(window, int(workers)))
+
+
+def _run_local_task(
+    state: TaskState, study: Any, run_dir: str, workers: int, study_file: str
+) -> Any:
+    from ..engine.local_run import run_local
+
+    stop = threading.Event()
+    state.on_cancel(stop.set)
+
+    def progress(p: Any) -> None:
+        frac = p.complete / p.total if p.total else None
+        state.set_progress(
+            frac,
+            f"{p.complete} of {p.total} trials done, {p.running} running, "
+            f"{p.failed} failed; best {p.best_text()}",
+        )
+        state.set_partial_result(p)
+
+    return run_local(
+        study,
+        run_dir,
+        workers=workers,
+        study_file=study_file,
+        on_progress=progress,
+        on_event=lambda text: state.set_progress(None, text),
+        stop=stop,
+    )
+
+
+def launch_local(window: MainWindow, workers: int) -> TaskHandle | None:
+    """Start the local run now (the document is saved and valid); returns its task."""
+    doc = window.doc
+    if doc is None or doc.path is None:
+        return None
+    study = doc.study.copy()
+    run_dir = L.default_run_dir(doc.path, study.name)
+    handle = window.tasks.submit(
+        _run_local_task,
+        study,
+        run_dir,
+        workers,
+        doc.path,
+        name=f"running {study.name} locally",
+        channel=f"local:{run_dir}",
+    )
+    window.settings.add_local_run(run_dir)
+    window._save_settings()
+    row = RunRow(run_dir, "local", study.name, run_dir, "running", 0, study.n_trials)
+    window.runs.show_row(row)
+    window.runs_dock.show()
+    window.runs.stop_requested.connect(
+        lambda key, h=handle, d=run_dir: h.cancel() if key == d else None
+    )
+
+    def partial(p: Any) -> None:
+        window.runs.mark(run_dir, complete=p.complete, best=p.best_text())
+
+    def finished(summary: Any) -> None:
+        done = summary.finished
+        db = os.path.join(run_dir, L.SQLITE_DB)
+        window.runs.mark(
+            run_dir,
+            state="finished" if done else "stopped",
+            complete=summary.progress.complete,
+            best=summary.progress.best_text(),
+            db_path=db if os.path.exists(db) else "",
+        )
+
+    handle.partial_result_arrived.connect(partial)
+    handle.succeeded.connect(finished)
+    handle.failed.connect(lambda e: window.runs.mark(run_dir, state="failed"))
+    handle.cancelled.connect(lambda: window.runs.mark(run_dir, state="stopped"))
+    dialog = TaskProgressDialog(handle, f"Running {study.name} locally", parent=window)
+    dialog.setObjectName("local_run_dialog")
+    window.run_dialog = dialog
+    dialog.show()
+    return handle
+
+
+# -- cluster -----------------------------------------------------------------------------------
+SUBMIT_STEPS = ("Connecting", "Uploading", "Setting up the environment", "Submitting")
+
+
+def _cluster_api() -> Any:
+    """The cluster layer's submission service, once it exists."""
+    for name in ("omniopt_desktop.cluster.submit", "omniopt_desktop.cluster.launcher"):
+        try:
+            return importlib.import_module(name)
+        except ImportError:
+            continue
+    return None
+
+
+def start_cluster_submission(window: MainWindow, profile_name: str | None = None) -> None:
+    doc = window.doc
+    if doc is None:
+        return
+    profiles = window.settings.profiles
+    if not profiles:
+        window.reporter.report(
+            "no cluster profile yet: add one in Cluster → Cluster profiles…, then submit again"
+        )
+        window.edit_profiles()
+        return
+    if profile_name is None:
+        names = [p.name for p in profiles]
+        profile_name, ok = QInputDialog.getItem(
+            window, "Submit to cluster", "Cluster profile:", names, 0, False
+        )
+        if not ok:
+            return
+    _saved_then(window, lambda: launch_cluster(window, profile_name))
+
+
+def launch_cluster(window: MainWindow, profile_name: str) -> TaskHandle | None:
+    from .profiles.prompts import GuiPrompts
+
+    doc = window.doc
+    profile = window.settings.profile(profile_name)
+    if doc is None or doc.path is None or profile is None:
+        return None
+    api = _cluster_api()
+    if api is None or not hasattr(api, "submit_study"):
+        window.reporter.report(
+            "submitting to a cluster is not available in this build yet; run locally or use "
+            "'omniopt-desktop submit' when it is"
+        )
+        return None
+    prompts = GuiPrompts(window)
+    study = doc.study.copy()
+
+    def submit(state: TaskState) -> Any:
+        prompts.bind(state)
+        return api.submit_study(
+            study,
+            doc.path,
+            host=profile.host,
+            remote_base=profile.remote_base,
+            env_setup=list(profile.env_setup),
+            callbacks=prompts,
+            on_progress=lambda text: state.set_progress(None, text),
+            cancelled=lambda: state.cancelled,
+        )
+
+    handle = window.tasks.submit(submit, name=f"submitting {study.name} to {profile.host}")
+    dialog = TaskProgressDialog(
+        handle, f"Submitting {study.name} to {profile.name}", SUBMIT_STEPS, window
+    )
+    dialog.setObjectName("submit_dialog")
+    window.run_dialog = dialog
+    dialog.show()
+
+    def submitted(run: Any) -> None:
+        key = str(getattr(run, "run_id", getattr(run, "id", run)))
+        window.runs.show_row(
+            RunRow(
+                key,
+                "remote",
+                study.name,
+                f"{profile.host}:{profile.remote_base}",
+                "submitted",
+                0,
+                study.n_trials,
+            )
+        )
+        window.runs.refresh()
+
+    handle.succeeded.connect(submitted)
+    return handle
+
+
+def load_partitions(window: MainWindow, profile_name: str | None = None) -> TaskHandle | None:
+    """Fill the resources form's partition list from the cluster of a profile."""
+    from .profiles.prompts import GuiPrompts
+
+    profiles = window.settings.profiles
+    if not profiles:
+        window.reporter.report("no cluster profile yet: add one in Cluster → Cluster profiles…")
+        return None
+    if profile_name is None:
+        if len(profiles) == 1:
+            profile_name = profiles[0].name
+        else:
+            profile_name, ok = QInputDialog.getItem(
+                window, "Load partitions", "Cluster profile:", [p.name for p in profiles], 0, False
+            )
+            if not ok:
+                return None
+    profile = window.settings.profile(profile_name)
+    if profile is None:
+        return None
+    prompts = GuiPrompts(window)
+
+    def query(state: TaskState) -> Any:
+        prompts.bind(state)
+        return fetch_partitions(profile.host, prompts, state)
+
+    panel = window.editor.resources_panel
+    panel.load_button.setEnabled(False)
+    handle = window.tasks.submit(
+        query, name=f"reading partitions of {profile.host}", channel="partitions"
+    )
+    handle.succeeded.connect(panel.set_partitions)
+    handle.ended.connect(lambda: panel.load_button.setEnabled(True))
+    return handle
+
+
+def fetch_partitions(host: str, callbacks: Any, state: TaskState) -> list:
+    """Connect to ``host`` and list its SLURM partitions (worker thread)."""
+    try:
+        slurm = importlib.import_module("omniopt_desktop.cluster.partitions")
+        session_mod = importlib.import_module("omniopt_desktop.remote.session")
+    except ImportError as e:
+        raise OmniOptError(
+            "reading partitions from the cluster is not available in this build yet"
+        ) from e
+    session = session_mod.Session(host, callbacks)
+    state.on_cancel(session.close)
+    with session.connect():
+        return list(slurm.list_partitions(session.runner()))
+
+
+# -- analysis ----------------------------------------------------------------------------------
+def open_analysis(window: MainWindow, db_path: str) -> None:
+    try:
+        mod = importlib.import_module("omniopt_desktop.gui.analysis")
+        cls = mod.AnalysisWindow
+    except (ImportError, AttributeError):
+        window.reporter.report(
+            f"the analysis view is not available in this build; open {db_path} with Optuna"
+        )
+        return
+    w = cls(db_path) if not _takes_tasks(cls) else cls(db_path, tasks=window.tasks)
+    window._analysis_windows = [*getattr(window, "_analysis_windows", []), w]
+    w.show()
+
+
+def _takes_tasks(cls: Any) -> bool:
+    import inspect
+
+    try:
+        return "tasks" in inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False

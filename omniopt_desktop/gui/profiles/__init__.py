@@ -1,0 +1,1 @@
+"""Cluster profiles: the profiles dialog, SSH prompts answered with dialogs."""

@@ -1,0 +1,99 @@
+"""A non-modal progress dialog for one task: steps, a bar, the latest message, Cancel."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QListWidget,
+    QProgressBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from .tasks import TaskHandle
+
+
+class TaskProgressDialog(QDialog):
+    """Follows ``handle``: progress text goes to the label (and the step list when it names a
+    step), Cancel cancels the task; the dialog stays open with the outcome until closed."""
+
+    def __init__(
+        self,
+        handle: TaskHandle,
+        title: str,
+        steps: Sequence[str] = (),
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("task_progress_dialog")
+        self.setWindowTitle(title)
+        self.setModal(False)
+        self.handle = handle
+        self.label = QLabel("Starting…")
+        self.label.setObjectName("progress_text")
+        self.label.setWordWrap(True)
+        self.bar = QProgressBar()
+        self.bar.setObjectName("progress_bar")
+        self.bar.setRange(0, 0)
+        self.steps = QListWidget()
+        self.steps.setObjectName("progress_steps")
+        self.steps.setToolTip("What has been done so far")
+        self._step_names = list(steps)
+        for s in steps:
+            self.steps.addItem(f"○ {s}")
+        self.steps.setVisible(bool(steps))
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setObjectName("progress_cancel_button")
+        self.cancel_button.setToolTip("Stop this (Esc)")
+        self.buttons.rejected.connect(self._cancel_or_close)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.label)
+        layout.addWidget(self.bar)
+        layout.addWidget(self.steps)
+        layout.addWidget(self.buttons)
+        self.resize(460, 180 + 24 * len(steps))
+        handle.progress_changed.connect(self._progress)
+        handle.succeeded.connect(lambda _r: self._ended("Done."))
+        handle.failed.connect(lambda e: self._ended(f"Failed: {e}"))
+        handle.cancelled.connect(lambda: self._ended("Cancelled."))
+
+    def _progress(self, fraction: float, text: str) -> None:
+        if text:
+            self.label.setText(text)
+            self._mark_step(text)
+        if fraction < 0:
+            self.bar.setRange(0, 0)
+        else:
+            self.bar.setRange(0, 1000)
+            self.bar.setValue(int(fraction * 1000))
+
+    def _mark_step(self, text: str) -> None:
+        for i, name in enumerate(self._step_names):
+            if text.lower().startswith(name.lower()):
+                for j in range(i):
+                    self.steps.item(j).setText(f"✓ {self._step_names[j]}")
+                self.steps.item(i).setText(f"▶ {name}")
+
+    def _ended(self, text: str) -> None:
+        self.label.setText(text)
+        self.bar.setRange(0, 1000)
+        if text == "Done.":
+            self.bar.setValue(1000)
+            for i, name in enumerate(self._step_names):
+                self.steps.item(i).setText(f"✓ {name}")
+        self.cancel_button.setText("Close")
+        self.cancel_button.setToolTip("Close this window (Esc)")
+
+    def _cancel_or_close(self) -> None:
+        if not self.handle.is_done:
+            self.handle.cancel()
+        else:
+            self.close()
+
+    def reject(self) -> None:  # Esc
+        self._cancel_or_close()

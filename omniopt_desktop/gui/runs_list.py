@@ -1,0 +1,289 @@
+"""The runs list: local runs started from this app and remote runs from the run registry.
+
+Rows are frozen :class:`RunRow` values produced by loader functions on a worker thread
+(:meth:`RunsPanel.refresh`); a live local run updates its row from its progress signal.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ..study import run_layout as L
+from .settings import AppSettings
+from .tasks import TaskRunner
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+@dataclass(frozen=True)
+class RunRow:
+    key: str  # run folder (local) or run id (remote)
+    kind: str  # "local" | "remote"
+    study: str
+    where: str  # folder or host:folder
+    state: str
+    complete: int | None = None
+    total: int | None = None
+    best: str = ""
+    db_path: str = ""  # a local result database to open in the analysis view
+
+    @property
+    def progress_text(self) -> str:
+        if self.total is None:
+            return ""
+        return f"{self.complete or 0} / {self.total}"
+
+
+def local_runs(run_dirs: Sequence[str]) -> list[RunRow]:
+    """Rows for local run folders (reads each folder's frozen study and database)."""
+    rows = []
+    for d in run_dirs:
+        if not os.path.isdir(d):
+            continue
+        name, total = os.path.basename(d), None
+        try:
+            from ..engine.frozen import load_frozen
+
+            study, _run = load_frozen(d)
+            name, total = study.name, study.n_trials
+        except Exception:  # a half-written or foreign folder: still list it
+            pass
+        db = os.path.join(d, L.SQLITE_DB)
+        journal = os.path.join(d, L.JOURNAL_FILE)
+        complete, best, state = None, "", "prepared"
+        url = None
+        if os.path.exists(db):
+            url = L.storage_url(d, "sqlite")
+        elif os.path.exists(journal):
+            url = L.storage_url(d, "journal")
+        if url is not None and total is not None:
+            try:
+                from ..engine.local_run import progress_of
+                from ..engine.storage import open_storage
+
+                p = progress_of(open_storage(url), name, total, 0, 0.0)
+                complete, best = p.complete, p.best_text()
+                state = "finished" if p.complete >= total else "stopped"
+            except Exception:
+                state = "unreadable"
+        if os.path.exists(os.path.join(d, L.STOP_FILE)):
+            state = "stopped"
+        rows.append(
+            RunRow(
+                key=d,
+                kind="local",
+                study=name,
+                where=d,
+                state=state,
+                complete=complete,
+                total=total,
+                best=best,
+                db_path=db if os.path.exists(db) else (journal if os.path.exists(journal) else ""),
+            )
+        )
+    return rows
+
+
+def registry_runs() -> list[RunRow]:
+    """Rows from the cluster layer's run registry, when it is installed."""
+    try:
+        reg = importlib.import_module("omniopt_desktop.cluster.registry")
+    except ImportError:
+        return []
+    lister = getattr(reg, "list_runs", None)
+    if lister is None:
+        return []
+    rows = []
+    for r in lister():
+        rows.append(
+            RunRow(
+                key=str(getattr(r, "run_id", getattr(r, "id", ""))),
+                kind="remote",
+                study=str(getattr(r, "study_name", getattr(r, "study", ""))),
+                where=f"{getattr(r, 'host', '')}:{getattr(r, 'remote_dir', '')}",
+                state=str(getattr(getattr(r, "state", ""), "value", getattr(r, "state", ""))),
+                db_path=str(getattr(r, "snapshot", "") or ""),
+            )
+        )
+    return rows
+
+
+class RunsModel(QAbstractTableModel):
+    headers = ["Kind", "Study", "State", "Trials", "Best", "Where"]
+
+    def __init__(self, parent: Any = None) -> None:
+        super().__init__(parent)
+        self.rows: list[RunRow] = []
+
+    def set_rows(self, rows: Sequence[RunRow]) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.endResetModel()
+
+    def update_row(self, row: RunRow) -> None:
+        for i, r in enumerate(self.rows):
+            if r.key == row.key:
+                self.rows[i] = row
+                self.dataChanged.emit(self.index(i, 0), self.index(i, len(self.headers) - 1))
+                return
+        self.beginInsertRows(QModelIndex(), 0, 0)
+        self.rows.insert(0, row)
+        self.endInsertRows()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = 0) -> Any:
+        if orientation is Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.headers[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        r = self.rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (r.kind, r.study, r.state, r.progress_text, r.best, r.where)[index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{r.study} ({r.kind}) — {r.state}\n{r.where}"
+        return None
+
+
+class RunsPanel(QWidget):
+    """The runs list with Refresh / Open results / Stop."""
+
+    open_requested = Signal(str)  # a result database
+    stop_requested = Signal(str)  # a run key
+
+    def __init__(
+        self,
+        tasks: TaskRunner,
+        settings: AppSettings,
+        loaders: Sequence[Callable[[], list[RunRow]]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("runs_panel")
+        self.tasks = tasks
+        self.settings = settings
+        self.loaders = list(loaders) if loaders is not None else None
+        self.model = RunsModel(self)
+        self.view = QTableView()
+        self.view.setObjectName("runs_table")
+        self.view.setModel(self.model)
+        self.view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.view.horizontalHeader().setStretchLastSection(True)
+        self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.view.verticalHeader().hide()
+        self.view.setToolTip("Runs started from this app; Enter opens the results")
+        self.view.activated.connect(lambda _i: self.open_selected())
+        self.status = QLabel()
+        self.status.setObjectName("runs_status")
+        self.refresh_button = self._button(
+            "Re&fresh", "Read the runs' state again (F5)", self.refresh
+        )
+        self.refresh_button.setShortcut("F5")
+        self.open_button = self._button(
+            "Open &results",
+            "Open the selected run's results in the analysis view",
+            self.open_selected,
+        )
+        self.stop_button = self._button(
+            "S&top", "Stop the selected running run", self.stop_selected
+        )
+        buttons = QHBoxLayout()
+        for b in (self.refresh_button, self.open_button, self.stop_button):
+            buttons.addWidget(b)
+        buttons.addWidget(self.status, 1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.addWidget(self.view, 1)
+        layout.addLayout(buttons)
+        self.view.selectionModel().currentChanged.connect(lambda *_: self._update_buttons())
+        self.model.modelReset.connect(self._update_buttons)
+        self._update_buttons()
+
+    def _button(self, text: str, tip: str, slot: Callable[[], Any]) -> QPushButton:
+        b = QPushButton(text)
+        b.setToolTip(tip)
+        b.setObjectName("runs_" + text.replace("&", "").split()[0].lower() + "_button")
+        b.clicked.connect(lambda: slot())
+        return b
+
+    def selected(self) -> RunRow | None:
+        idx = self.view.currentIndex()
+        return self.model.rows[idx.row()] if idx.isValid() else None
+
+    def _update_buttons(self) -> None:
+        r = self.selected()
+        self.open_button.setEnabled(bool(r and r.db_path))
+        self.stop_button.setEnabled(bool(r and r.state in ("running", "submitted", "queued")))
+
+    def refresh(self) -> Any:
+        loaders = self.loaders
+        if loaders is None:
+            run_dirs = list(self.settings.local_runs)
+            loaders = [lambda: local_runs(run_dirs), registry_runs]
+
+        def load(state: Any) -> list[RunRow]:
+            rows: list[RunRow] = []
+            for loader in loaders:
+                state.check_cancelled()
+                rows.extend(loader())
+            return rows
+
+        self.status.setText("Reading runs…")
+        h = self.tasks.submit(load, name="reading the runs list", channel="runs")
+        h.succeeded.connect(self._loaded)
+        h.ended.connect(lambda: self.status.setText(""))
+        return h
+
+    def _loaded(self, rows: list[RunRow]) -> None:
+        live = {r.key: r for r in self.model.rows if r.state == "running"}
+        self.model.set_rows(
+            [live.get(r.key, r) for r in rows]
+            + [r for k, r in live.items() if k not in {x.key for x in rows}]
+        )
+        self.view.resizeColumnsToContents()
+
+    def show_row(self, row: RunRow) -> None:
+        self.model.update_row(row)
+        self._update_buttons()
+
+    def mark(self, key: str, **changes: Any) -> None:
+        for r in self.model.rows:
+            if r.key == key:
+                self.model.update_row(replace(r, **changes))
+                self._update_buttons()
+                return
+
+    def open_selected(self) -> None:
+        r = self.selected()
+        if r and r.db_path:
+            self.open_requested.emit(r.db_path)
+
+    def stop_selected(self) -> None:
+        r = self.selected()
+        if r:
+            self.stop_requested.emit(r.key)

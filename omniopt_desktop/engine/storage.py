@@ -1,0 +1,326 @@
+"""ONE opener for every study storage: SQLite file, Optuna journal file, PostgreSQL.
+
+URLs (see ``study.run_layout.storage_url``):
+- ``sqlite:///relative/path.db`` or ``sqlite:////absolute/path.db`` (SQLAlchemy's convention).
+  Busy timeout 60 s and WAL journal mode on local disks. Refused with several workers on a
+  network filesystem (NFS, Lustre, GPFS, BeeGFS, CIFS, Ceph...), whose locking SQLite cannot
+  trust: the message names the journal file and PostgreSQL.
+- ``journal:///path`` — Optuna's ``JournalStorage`` over ``JournalFileBackend``. The file lock is
+  ``symlink`` (Optuna's default, NFSv2+) or ``open`` (O_EXCL, NFSv3+); choose it with
+  ``?lock=open`` in the URL or the ``OMNIOPT_JOURNAL_LOCK`` environment variable.
+- ``postgresql://user@host:port/db`` — never with a password: libpq reads ``PGPASSWORD`` or
+  ``~/.pgpass`` on the machine running the workers. A process holds at most one connection
+  (``pool_size=1, max_overflow=0``) checked before use (``pool_pre_ping``).
+
+Every storage returned by :func:`open_storage` retries transient errors ("database is locked",
+a dropped connection) with jittered exponential back-off. A retried write that had in fact
+succeeded shows up as :class:`optuna.exceptions.UpdateFinishedTrialError`, which callers treat
+as "already done". Thread safety is Optuna's: RDB and journal storages may be shared by threads.
+
+Python 3.9+, optuna (+ SQLAlchemy, its dependency) + stdlib.
+"""
+
+from __future__ import annotations
+
+import errno
+import functools
+import os
+import random
+import sqlite3
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Tuple, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from ..errors import StorageError
+
+T = TypeVar("T")
+
+NETWORK_FILESYSTEMS = frozenset(
+    {
+        "nfs", "nfs4", "lustre", "gpfs", "beegfs", "fuse.beegfs", "cifs", "smb3", "smbfs",
+        "ceph", "fuse.ceph", "fuse.cephfs", "glusterfs", "fuse.glusterfs", "fuse.sshfs",
+        "9p", "afs", "pvfs2", "orangefs", "panfs", "wekafs", "quobyte", "fuse.quobyte",
+    }
+)  # fmt: skip
+JOURNAL_LOCKS = ("symlink", "open")
+
+
+@dataclass(frozen=True)
+class StorageSpec:
+    kind: str  # "sqlite" | "journal" | "postgresql"
+    url: str  # as given (never holds a password)
+    path: Optional[str] = None  # sqlite/journal file
+    lock: str = "symlink"  # journal only
+
+
+def parse_storage_url(url: str) -> StorageSpec:
+    """Check and split a storage URL; StorageError says what is wrong and what to write."""
+    url = (url or "").strip()
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "sqlite" or scheme == "journal":
+        rest = url[len(scheme) + 1 :]
+        if not rest.startswith("///") or len(rest) <= 3:
+            raise StorageError(
+                f"storage '{url}': write {scheme}:///relative/path or {scheme}:////absolute/path"
+            )
+        path, _, query = rest[3:].partition("?")
+        if scheme == "sqlite":
+            return StorageSpec("sqlite", url, path)
+        lock = parse_qs(query).get("lock", [os.environ.get("OMNIOPT_JOURNAL_LOCK", "symlink")])[0]
+        if lock not in JOURNAL_LOCKS:
+            raise StorageError(f"storage '{url}': lock must be 'symlink' or 'open', not '{lock}'")
+        return StorageSpec("journal", url.split("?", 1)[0], path, lock)
+    if scheme.startswith("postgres"):
+        parts = urlsplit(url)
+        if parts.password is not None:
+            shown = f"{parts.scheme}://{parts.username or ''}@{parts.hostname or ''}"
+            raise StorageError(
+                f"storage '{shown}...': the URL must not contain a password; put it in ~/.pgpass "
+                "(chmod 600) or PGPASSWORD where the workers run"
+            )
+        if not parts.hostname or not parts.path.strip("/"):
+            raise StorageError(
+                f"storage '{url}': write postgresql://user@host:port/database (no password)"
+            )
+        return StorageSpec("postgresql", url)
+    raise StorageError(
+        f'storage \'{url}\' is not understood; use "sqlite", "journal" or '
+        "postgresql://user@host:port/database"
+    )
+
+
+# -- filesystems ----------------------------------------------------------------------------------
+def _unescape_mount(field: str) -> str:
+    return field.replace("\\040", " ").replace("\\011", "\t").replace("\\134", "\\")
+
+
+def filesystem_type(path: str, mounts_text: Optional[str] = None) -> str:
+    """Type of the filesystem holding ``path`` ("ext4", "nfs4", ...; "" when unknown)."""
+    target = os.path.realpath(path)
+    while not os.path.exists(target) and os.path.dirname(target) != target:
+        target = os.path.dirname(target)
+    if mounts_text is None:
+        try:
+            with open("/proc/mounts") as f:
+                mounts_text = f.read()
+        except OSError:
+            mounts_text = ""
+    best, best_type = "", ""
+    for line in mounts_text.splitlines():
+        fields = line.split()
+        if len(fields) < 3:
+            continue
+        mnt, fstype = _unescape_mount(fields[1]), fields[2]
+        inside = target == mnt or target.startswith(mnt.rstrip("/") + "/")
+        if inside and len(mnt) >= len(best):
+            best, best_type = mnt, fstype
+    if best_type:
+        return best_type
+    try:
+        out = subprocess.run(
+            ["stat", "-f", "-c", "%T", target], capture_output=True, text=True, timeout=10
+        )
+        return out.stdout.strip() if out.returncode == 0 else ""
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def is_network_filesystem(path: str, mounts_text: Optional[str] = None) -> bool:
+    fstype = filesystem_type(path, mounts_text).lower()
+    return fstype in NETWORK_FILESYSTEMS or fstype.startswith("nfs")
+
+
+# -- retries --------------------------------------------------------------------------------------
+_TRANSIENT_TEXT = (
+    "database is locked",
+    "database table is locked",
+    "database is busy",
+    "could not connect",
+    "connection refused",
+    "server closed the connection",
+    "connection reset",
+    "connection timed out",
+    "terminating connection",
+    "could not serialize",
+    "deadlock detected",
+    "ssl syscall error",
+)
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: lock contention and dropped connections, never logic errors."""
+    if isinstance(exc, OSError) and exc.errno in (errno.EAGAIN, errno.ESTALE, errno.EBUSY):
+        return True
+    try:
+        from sqlalchemy import exc as sa_exc
+    except ImportError:  # pragma: no cover - optuna depends on SQLAlchemy
+        return False
+    if isinstance(exc, sa_exc.DBAPIError) and getattr(exc, "connection_invalidated", False):
+        return True
+    if isinstance(exc, sa_exc.OperationalError):
+        text = str(exc).lower()
+        return any(t in text for t in _TRANSIENT_TEXT)
+    return isinstance(exc, sa_exc.TimeoutError)
+
+
+def with_retries(
+    fn: Callable[..., T],
+    *args: Any,
+    attempts: int = 8,
+    base: float = 0.05,
+    cap: float = 5.0,
+    **kwargs: Any,
+) -> T:
+    """Call ``fn``; retry transient errors with full-jitter exponential back-off."""
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:
+            if attempt == attempts - 1 or not is_transient(e):
+                raise
+            time.sleep(random.uniform(0, min(cap, base * (2**attempt))))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+class RetryingStorage:
+    """Wraps an Optuna storage: every method call retries transient errors (see module doc)."""
+
+    def __init__(self, inner: Any, spec: StorageSpec) -> None:
+        self._inner = inner
+        self.spec = spec
+
+    @property
+    def inner(self) -> Any:
+        return self._inner
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._inner, name)
+        if name.startswith("_") or not callable(attr):
+            return attr
+
+        @functools.wraps(attr)
+        def call(*args: Any, **kwargs: Any) -> Any:
+            return with_retries(attr, *args, **kwargs)
+
+        return call
+
+
+# -- opening --------------------------------------------------------------------------------------
+def _sqlite_storage(spec: StorageSpec, workers: int, wal: bool) -> Any:
+    import optuna
+
+    path = os.path.abspath(spec.path or "")
+    folder = os.path.dirname(path)
+    if not os.path.isdir(folder):
+        raise StorageError(f"storage '{spec.url}': folder {folder} does not exist")
+    if workers > 1 and is_network_filesystem(folder):
+        raise StorageError(
+            f"storage '{spec.url}' is on a network filesystem ({filesystem_type(folder)}), where "
+            f'SQLite cannot be shared by {workers} workers; set storage = "journal" in [study] '
+            "or use a PostgreSQL URL (postgresql://user@host:port/db)"
+        )
+    if wal and not is_network_filesystem(folder):
+        try:
+            con = sqlite3.connect(path, timeout=60)
+            try:
+                con.execute("PRAGMA journal_mode=WAL")
+            finally:
+                con.close()
+        except sqlite3.Error as e:
+            raise StorageError(f"storage '{spec.url}': cannot open the SQLite file: {e}") from e
+    return optuna.storages.RDBStorage(
+        "sqlite:///" + path, engine_kwargs={"connect_args": {"timeout": 60}}
+    )
+
+
+def _journal_storage(spec: StorageSpec) -> Any:
+    from optuna.storages import JournalStorage
+    from optuna.storages.journal import (
+        JournalFileBackend,
+        JournalFileOpenLock,
+        JournalFileSymlinkLock,
+    )
+
+    path = os.path.abspath(spec.path or "")
+    if not os.path.isdir(os.path.dirname(path)):
+        raise StorageError(f"storage '{spec.url}': folder {os.path.dirname(path)} does not exist")
+    lock_cls = JournalFileOpenLock if spec.lock == "open" else JournalFileSymlinkLock
+    return JournalStorage(JournalFileBackend(path, lock_obj=lock_cls(path)))
+
+
+def _sqlalchemy_pg_url(url: str) -> str:
+    scheme, rest = url.split("://", 1)
+    if "+" in scheme:
+        return url
+    try:
+        import psycopg2  # noqa: F401
+
+        return "postgresql://" + rest
+    except ImportError:
+        return "postgresql+psycopg://" + rest
+
+
+def _postgres_storage(spec: StorageSpec) -> Any:
+    import optuna
+    from sqlalchemy.pool import NullPool
+
+    url = _sqlalchemy_pg_url(spec.url)
+    # Creating the schema the first time needs two connections at once (Optuna's alembic
+    # set-up and its schema check): do both without a pool, then keep one pooled connection.
+    first = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": NullPool})
+    first.engine.dispose()
+    return optuna.storages.RDBStorage(
+        url,
+        engine_kwargs={
+            "pool_size": 1,
+            "max_overflow": 0,
+            "pool_pre_ping": True,
+            "pool_recycle": 600,
+        },
+        skip_table_creation=True,
+        skip_compatibility_check=True,  # checked by the first opening
+    )
+
+
+def open_storage(url: str, workers: int = 1, wal: bool = True) -> RetryingStorage:
+    """Open the storage at ``url`` for a study shared by ``workers`` processes."""
+    spec = parse_storage_url(url)
+    try:
+        if spec.kind == "sqlite":
+            inner = with_retries(_sqlite_storage, spec, workers, wal)
+        elif spec.kind == "journal":
+            inner = _journal_storage(spec)
+        else:
+            inner = with_retries(_postgres_storage, spec)
+    except StorageError:
+        raise
+    except ImportError as e:
+        raise StorageError(
+            f"storage '{spec.url}': a driver is missing ({e}); pip install 'psycopg[binary]'"
+        ) from e
+    except Exception as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise StorageError(f"storage '{spec.url}' cannot be opened: {first}") from e
+    return RetryingStorage(inner, spec)
+
+
+def ensure_study(storage: Any, name: str, directions: Tuple[str, ...] | list) -> None:
+    """Create the Optuna study ``name`` if it is missing; refuse other directions."""
+    import optuna
+
+    study = with_retries(
+        optuna.create_study,
+        storage=storage,
+        study_name=name,
+        directions=list(directions),
+        load_if_exists=True,
+    )
+    have = [d.name.lower() for d in study.directions]
+    if have != [d.lower() for d in directions]:
+        raise StorageError(
+            f"study '{name}' in {getattr(storage, 'spec', None) and storage.spec.url} has "
+            f"directions {have}, the study file asks for {list(directions)}; use a new run folder "
+            "(--run-dir) or a new study name"
+        )

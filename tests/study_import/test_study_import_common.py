@@ -99,3 +99,12 @@ def test_durations_memory_names_and_quotes():
     assert safe_name("9 lives", [], "p") == "_9_lives"
     assert safe_name("x", ["x", "x_2"], "p") == "x_3"
     assert unquote_placeholders("""a '%(x)' "%(y)" 'keep %(z)'""") == "a %(x) %(y) 'keep %(z)'"
+
+
+def test_kind_may_be_given_as_text_and_bad_input_is_one_clear_error():
+    text = (INPUTS / "omniopt2_config.json").read_text()
+    assert import_text(text, kind="omniopt2-json").source_kind is SourceKind.OMNIOPT2_JSON
+    with pytest.raises(ImportSourceError, match="cannot split this command line"):
+        import_text("./omniopt --run_program 'unclosed --parameter x range 0 1")
+    with pytest.raises(ImportSourceError, match="no parameters"):
+        import_text("hello: world")

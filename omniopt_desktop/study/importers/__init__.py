@@ -74,14 +74,14 @@ def detect_kind(text: str, filename: Optional[str] = None) -> SourceKind:
 def import_text(
     text: str,
     filename: Optional[str] = None,
-    kind: Optional[SourceKind] = None,
+    kind: Optional[Union[SourceKind, str]] = None,
     base_dir: Optional[Union[str, Path]] = None,
 ) -> ImportResult:
     """Import pasted or loaded text; ``filename`` only names it in messages and hints the kind.
 
     ``base_dir`` is where files named inside the source (``--config_toml x.toml``) are looked for.
     """
-    kind = kind or detect_kind(text, filename)
+    kind = SourceKind(kind) if kind else detect_kind(text, filename)
     source = filename or "<pasted text>"
     base = Path(base_dir) if base_dir is not None else None
     if kind is SourceKind.OMNIOPT1_INI:
@@ -91,7 +91,9 @@ def import_text(
     return import_command(text, source, base)
 
 
-def import_file(path: Union[str, Path], kind: Optional[SourceKind] = None) -> ImportResult:
+def import_file(
+    path: Union[str, Path], kind: Optional[Union[SourceKind, str]] = None
+) -> ImportResult:
     """Import the OmniOpt source at ``path`` (config.ini, a command-line file or a config file)."""
     p = Path(path)
     try:

@@ -1,0 +1,230 @@
+"""Read an Optuna journal file (JSON lines of operations) into :class:`TrialColumns`.
+
+Replays the operation log as Optuna's ``JournalStorage`` does (same op codes, same rules:
+updates to a finished trial are ignored, a duplicate study name is ignored, an incomplete last
+line is a write in progress and skipped) but without building FrozenTrial objects: the whole
+file is decoded by a single ``json.loads`` call when it is well formed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from ..errors import AnalysisError
+from .columns import ParamInfo, StudyInfo, TrialColumns, attr_column, empty_columns
+from .distributions import parse_distribution
+
+CREATE_STUDY = 0
+DELETE_STUDY = 1
+SET_STUDY_USER_ATTR = 2
+SET_STUDY_SYSTEM_ATTR = 3
+CREATE_TRIAL = 4
+SET_TRIAL_PARAM = 5
+SET_TRIAL_STATE_VALUES = 6
+SET_TRIAL_INTERMEDIATE_VALUE = 7
+SET_TRIAL_USER_ATTR = 8
+SET_TRIAL_SYSTEM_ATTR = 9
+DISCARD_TRIALS = 10
+
+_FINISHED = (1, 2, 3)
+_DIRECTIONS = {1: "minimize", 2: "maximize", "MINIMIZE": "minimize", "MAXIMIZE": "maximize"}
+METRIC_NAMES_KEY = "study:metric_names"
+
+
+def decode_lines(data: bytes, path: str) -> List[Dict[str, Any]]:
+    """All complete log records of a journal file's bytes."""
+    end = data.rfind(b"\n")
+    body = data[: end + 1] if end >= 0 else b""
+    if not body.strip():
+        return []
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise AnalysisError(f"{path}: not an Optuna journal file (not UTF-8 text)") from e
+    try:
+        logs = json.loads("[" + ",".join(line for line in text.splitlines() if line.strip()) + "]")
+    except ValueError:
+        logs = []
+        for i, line in enumerate(text.splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                logs.append(json.loads(line))
+            except ValueError as e:
+                raise AnalysisError(f"{path}:{i}: corrupt journal line ({e.msg})") from e
+    if logs and not (isinstance(logs[0], dict) and "op_code" in logs[0]):
+        raise AnalysisError(f"{path}: not an Optuna journal file (no op_code in the first line)")
+    return logs
+
+
+class _Trial:
+    __slots__ = ("number", "state", "values", "start", "complete", "params", "attrs")
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+        self.state = 0
+        self.values: Optional[List[Any]] = None
+        self.start: Optional[str] = None
+        self.complete: Optional[str] = None
+        self.params: Dict[str, float] = {}
+        self.attrs: Dict[str, Any] = {}
+
+
+def read_journal(
+    path: str,
+    study_name: Optional[str] = None,
+    after_number: Optional[int] = None,
+    numbers: Optional[Sequence[int]] = None,
+) -> TrialColumns:
+    try:
+        with open(path, "rb") as f:
+            data = f.read()
+    except OSError as e:
+        raise AnalysisError(f"{path}: cannot read the journal file ({e.strerror})") from e
+    logs = decode_lines(data, path)
+
+    studies: Dict[
+        int, Dict[str, Any]
+    ] = {}  # study_id -> {"name", "directions", "trials": [..], "sys"}
+    trials: List[Optional[_Trial]] = []  # by trial id
+    trial_study: List[int] = []
+    dists: Dict[int, Dict[str, Any]] = {}
+    next_study = 0
+    try:
+        for log in logs:
+            op = log["op_code"]
+            if op == CREATE_TRIAL:
+                sid = log["study_id"]
+                st = studies.get(sid)
+                if st is None:
+                    continue
+                t = _Trial(len(st["trials"]))
+                t.state = int(log.get("state", 0))
+                t.start = log.get("datetime_start")
+                t.complete = log.get("datetime_complete")
+                vals = log.get("values")
+                if vals is None and log.get("value") is not None:
+                    vals = [log["value"]]
+                t.values = vals
+                for k, v in (log.get("params") or {}).items():
+                    t.params[k] = v
+                    dists.setdefault(sid, {})[k] = log["distributions"][k]
+                t.attrs.update(log.get("user_attrs") or {})
+                st["trials"].append(len(trials))
+                trials.append(t)
+                trial_study.append(sid)
+            elif op in (SET_TRIAL_PARAM, SET_TRIAL_STATE_VALUES, SET_TRIAL_USER_ATTR):
+                tid = log["trial_id"]
+                if tid >= len(trials) or trials[tid] is None or trials[tid].state in _FINISHED:
+                    continue
+                t = trials[tid]
+                if op == SET_TRIAL_PARAM:
+                    t.params[log["param_name"]] = log["param_value_internal"]
+                    dists.setdefault(trial_study[tid], {})[log["param_name"]] = log["distribution"]
+                elif op == SET_TRIAL_USER_ATTR:
+                    t.attrs.update(log["user_attr"])
+                else:
+                    state = int(log["state"])
+                    if state == 0 and t.state == 0:
+                        continue  # another worker already took this trial
+                    if state == 0:
+                        t.start = log.get("datetime_start")
+                    if state in _FINISHED:
+                        t.complete = log.get("datetime_complete")
+                    t.state = state
+                    if log.get("values") is not None:
+                        t.values = log["values"]
+            elif op == CREATE_STUDY:
+                name = log["study_name"]
+                if any(s["name"] == name for s in studies.values()):
+                    continue
+                studies[next_study] = {
+                    "name": name,
+                    "directions": [_DIRECTIONS.get(d, "minimize") for d in log["directions"]],
+                    "trials": [],
+                    "sys": {},
+                }
+                next_study += 1
+            elif op == DELETE_STUDY:
+                studies.pop(log["study_id"], None)
+            elif op == SET_STUDY_SYSTEM_ATTR:
+                if log["study_id"] in studies:
+                    studies[log["study_id"]]["sys"].update(log["system_attr"])
+    except (KeyError, TypeError, ValueError, AttributeError) as e:
+        raise AnalysisError(
+            f"{path}: not a readable Optuna journal ({type(e).__name__}: {e})"
+        ) from e
+
+    if not studies:
+        raise AnalysisError(f"{path}: the journal holds no study yet")
+    sid = _pick(studies, study_name, path)
+    st = studies[sid]
+    dirs = tuple(st["directions"]) or ("minimize",)
+    names = st["sys"].get(METRIC_NAMES_KEY)
+    if not isinstance(names, list) or len(names) != len(dirs):
+        names = ["value"] if len(dirs) == 1 else [f"value_{i}" for i in range(len(dirs))]
+    info = StudyInfo(
+        st["name"], dirs, tuple(str(n) for n in names), source=path, storage_kind="journal"
+    )
+    chosen = [trials[i] for i in st["trials"]]
+    if after_number is not None:
+        extra = {int(x) for x in numbers or ()}
+        chosen = [t for t in chosen if t.number > after_number or t.number in extra]
+    if not chosen:
+        return empty_columns(info)
+    return _to_columns(info, chosen, dists.get(sid, {}))
+
+
+def _pick(studies: Dict[int, Dict[str, Any]], name: Optional[str], path: str) -> int:
+    if name is None:
+        if len(studies) == 1:
+            return next(iter(studies))
+        names = ", ".join(s["name"] for s in studies.values())
+        raise AnalysisError(f"{path} holds several studies ({names}); choose one with --study NAME")
+    for sid, s in studies.items():
+        if s["name"] == name:
+            return sid
+    names = ", ".join(s["name"] for s in studies.values())
+    raise AnalysisError(f"{path}: no study named '{name}' (there are: {names})")
+
+
+def _epoch(text: Optional[str]) -> float:
+    if not text:
+        return float("nan")
+    d = datetime.fromisoformat(text)
+    if d.tzinfo is None:  # journals of old Optuna versions: naive local time
+        d = d.astimezone()
+    return d.astimezone(timezone.utc).timestamp()
+
+
+def _to_columns(info: StudyInfo, chosen: List[_Trial], dist_json: Dict[str, Any]) -> TrialColumns:
+    n, k = len(chosen), len(info.directions)
+    values = np.full((n, k), np.nan)
+    for i, t in enumerate(chosen):
+        if t.values is not None and len(t.values) == k:
+            values[i] = [np.nan if v is None else v for v in t.values]
+    pinfo: Dict[str, ParamInfo] = {}
+    params: Dict[str, np.ndarray] = {}
+    used = dict.fromkeys(name for t in chosen for name in t.params)
+    for name in used:
+        pinfo[name] = parse_distribution(name, dist_json[name])
+        params[name] = np.array([t.params.get(name, np.nan) for t in chosen], dtype=np.float64)
+    keys = sorted({key for t in chosen for key in t.attrs})
+    attrs = {key: attr_column([t.attrs.get(key) for t in chosen]) for key in keys}
+    order = np.argsort([t.number for t in chosen], kind="stable")
+    cols = TrialColumns(
+        study=info,
+        number=np.array([t.number for t in chosen], dtype=np.int64),
+        state=np.array([t.state for t in chosen], dtype=np.int8),
+        values=values,
+        start=np.array([_epoch(t.start) for t in chosen]),
+        complete=np.array([_epoch(t.complete) for t in chosen]),
+        params=params,
+        param_info=pinfo,
+        user_attrs=attrs,
+    )
+    return cols if (np.diff(order) == 1).all() else cols.take(order)

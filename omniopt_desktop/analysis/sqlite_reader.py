@@ -1,0 +1,417 @@
+"""Read an Optuna SQLite study database (schemas of Optuna 3.x–5.x) into :class:`TrialColumns`.
+
+Strictly read-only: every connection is opened with ``mode=ro`` through SQLAlchemy Core and no
+statement writes. Trials are read in chunks of trial ids, each chunk by short statements (the
+shared lock is held for a fraction of a second, so a study being written is never stalled for
+long), two chunks at a time on two connections. Parameters and objective values are pivoted
+by SQLite itself (one row per trial); user attributes arrive as one JSON array per key and
+chunk, decoded by one ``json.loads`` call each.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ..errors import AnalysisError
+from .columns import STATE_BY_NAME, ParamInfo, StudyInfo, TrialColumns, attr_column
+from .distributions import parse_distribution
+
+CHUNK = 25_000  # trials per chunk
+MAX_JOINS = 60  # SQLite allows 64 tables in one join
+REQUIRED_TABLES = ("studies", "study_directions", "trials", "trial_params", "trial_values")
+METRIC_NAMES_KEY = "study:metric_names"
+_STATE_SQL = (
+    "CASE t.state "
+    + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATE_BY_NAME.items())
+    + " ELSE -1 END"
+)
+
+
+@dataclass(frozen=True)
+class SqliteSchema:
+    tables: frozenset
+    has_value_type: bool
+    library_version: str
+    utc_datetimes: bool  # Optuna >= 5 stores naive UTC, older versions naive local time
+
+
+@dataclass(frozen=True)
+class StudyRow:
+    study_id: int
+    name: str
+    n_trials: int
+
+
+def _uri(path: str) -> str:
+    return pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
+
+
+def make_engine(path: str) -> Any:
+    """A SQLAlchemy engine whose connections are read-only and not pooled."""
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    uri = _uri(path)
+
+    def connect() -> sqlite3.Connection:
+        # timeout: a writer mid-commit holds the lock briefly; wait for it rather than fail
+        return sqlite3.connect(uri, uri=True, timeout=10.0, check_same_thread=False)
+
+    return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+
+
+def _raw(conn: Any) -> sqlite3.Connection:
+    return conn.connection.driver_connection
+
+
+def read_schema(conn: Any, path: str) -> SqliteSchema:
+    try:
+        tables = frozenset(
+            r[0] for r in _raw(conn).execute("SELECT name FROM sqlite_master WHERE type='table'")
+        )
+    except sqlite3.DatabaseError as e:
+        raise AnalysisError(f"{path}: not a readable SQLite database ({e})") from e
+    missing = [t for t in REQUIRED_TABLES if t not in tables]
+    if missing:
+        raise AnalysisError(
+            f"{path}: not an Optuna study database (no table {', '.join(missing)});"
+            " open the study.db or study.journal of a run"
+        )
+    cols = {r[1] for r in _raw(conn).execute("PRAGMA table_info(trial_values)")}
+    version = ""
+    if "version_info" in tables:
+        row = _raw(conn).execute("SELECT library_version FROM version_info").fetchone()
+        version = (row[0] or "") if row else ""
+    try:
+        major = int(version.split(".")[0])
+    except ValueError:
+        major = 0
+    return SqliteSchema(tables, "value_type" in cols, version, major >= 5)
+
+
+def list_studies(conn: Any) -> List[StudyRow]:
+    rows = _raw(conn).execute(
+        "SELECT s.study_id, s.study_name, (SELECT count(*) FROM trials t WHERE t.study_id = s.study_id)"
+        " FROM studies s ORDER BY s.study_id"
+    )
+    return [StudyRow(int(a), str(b), int(c)) for a, b, c in rows]
+
+
+def pick_study(studies: Sequence[StudyRow], name: Optional[str], path: str) -> StudyRow:
+    if not studies:
+        raise AnalysisError(f"{path}: the database holds no study yet")
+    if name is None:
+        if len(studies) == 1:
+            return studies[0]
+        names = ", ".join(s.name for s in studies)
+        raise AnalysisError(f"{path} holds several studies ({names}); choose one with --study NAME")
+    for s in studies:
+        if s.name == name:
+            return s
+    names = ", ".join(s.name for s in studies)
+    raise AnalysisError(f"{path}: no study named '{name}' (there are: {names})")
+
+
+def _study_info(conn: Any, study: StudyRow, path: str) -> StudyInfo:
+    raw = _raw(conn)
+    dirs = [
+        str(r[0]).lower()
+        for r in raw.execute(
+            "SELECT direction FROM study_directions WHERE study_id=? ORDER BY objective",
+            (study.study_id,),
+        )
+    ]
+    dirs = [d if d in ("minimize", "maximize") else "minimize" for d in dirs] or ["minimize"]
+    names: Optional[List[str]] = None
+    try:
+        row = raw.execute(
+            "SELECT value_json FROM study_system_attributes WHERE study_id=? AND key=?",
+            (study.study_id, METRIC_NAMES_KEY),
+        ).fetchone()
+        if row:
+            names = [str(n) for n in json.loads(row[0])]
+    except (sqlite3.DatabaseError, ValueError, TypeError):
+        names = None
+    if not names or len(names) != len(dirs):
+        names = ["value"] if len(dirs) == 1 else [f"value_{i}" for i in range(len(dirs))]
+    return StudyInfo(study.name, tuple(dirs), tuple(names), source=path, storage_kind="sqlite")
+
+
+def _epoch(texts: Sequence[Optional[str]], utc: bool) -> np.ndarray:
+    """Optuna's naive datetime texts → unix seconds (NaN for NULL)."""
+    arr = np.array(texts, dtype="datetime64[us]")
+    out = arr.astype(np.int64).astype(np.float64) / 1e6
+    out[np.isnat(arr)] = np.nan
+    if not utc:
+        out = _local_to_utc(out)
+    return out
+
+
+def _local_to_utc(t: np.ndarray) -> np.ndarray:
+    """Naive local wall-clock seconds (as if UTC) → real unix seconds."""
+    ok = ~np.isnan(t)
+    if not ok.any():
+        return t
+    hours = np.floor(t[ok] / 3600.0)
+    uniq, inv = np.unique(hours, return_inverse=True)
+    offsets = np.array([time.localtime(h * 3600.0).tm_gmtoff for h in uniq], dtype=np.float64)
+    out = t.copy()
+    out[ok] = t[ok] - offsets[inv]
+    return out
+
+
+def read_sqlite(
+    path: str,
+    study_name: Optional[str] = None,
+    after_number: Optional[int] = None,
+    numbers: Optional[Sequence[int]] = None,
+    threads: int = 2,
+) -> TrialColumns:
+    """Trials of one study in ``path``: all, those numbered above ``after_number``, plus any
+    in ``numbers`` (to re-read trials that were still running)."""
+    engine = make_engine(path)
+    try:
+        with engine.connect() as conn:
+            schema = read_schema(conn, path)
+            study = pick_study(list_studies(conn), study_name, path)
+            info = _study_info(conn, study, path)
+        pool = ThreadPoolExecutor(max_workers=max(1, threads))
+        results: List[Any] = []
+        try:
+            # a full read looks for parameter names while the trials are read
+            names_job = None
+            if after_number is None:
+                names_job = pool.submit(_param_names_of, engine, None, None)
+            with engine.connect() as conn:
+                trials = _read_trials(conn, study.study_id, after_number, numbers, schema)
+            tids = trials[0]
+            n, k = len(tids), len(info.directions)
+            if names_job is None and n:
+                names_job = pool.submit(_param_names_of, engine, int(tids.min()), int(tids.max()))
+            names = names_job.result() if names_job is not None else []
+            pinfo: Dict[str, ParamInfo] = {name: parse_distribution(name, dj) for name, dj in names}
+            order = np.argsort(tids, kind="stable")
+            sorted_ids = tids[order]
+            chunks = [sorted_ids[i : i + CHUNK] for i in range(0, n, CHUNK)]
+            job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema)
+            results = list(pool.map(job, chunks)) if len(chunks) > 1 else [job(c) for c in chunks]
+        finally:
+            pool.shutdown(wait=True)
+        values = np.full((n, k), np.nan)
+        params: Dict[str, np.ndarray] = {name: np.full(n, np.nan) for name in pinfo}
+        attr_parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]] = {}
+        for pivot, attrs in results:
+            if len(pivot):
+                pos = _positions(sorted_ids, order, pivot[:, 0])
+                ok = pos >= 0
+                pos, pivot = pos[ok], pivot[ok]
+                for j, name in enumerate(pinfo):
+                    params[name][pos] = pivot[:, 1 + j]
+                values[pos] = pivot[:, 1 + len(pinfo) :]
+            for key, (ids, vals) in attrs.items():
+                p = _positions(sorted_ids, order, ids)
+                keep = p >= 0
+                if not keep.all():
+                    vals = [v for v, m in zip(vals, keep) if m]
+                attr_parts.setdefault(key, []).append((p[keep], vals))
+        # parameters of other studies in the same database come back empty
+        for name in [m for m, col in params.items() if np.isnan(col).all()]:
+            del params[name], pinfo[name]
+        return TrialColumns(
+            study=info,
+            number=trials[1],
+            state=trials[2],
+            values=values,
+            start=trials[3],
+            complete=trials[4],
+            params=params,
+            param_info=pinfo,
+            user_attrs=_assemble_attrs(attr_parts, n),
+        )
+    except sqlite3.DatabaseError as e:
+        raise AnalysisError(f"{path}: cannot read the study database ({e})") from e
+    finally:
+        engine.dispose()
+
+
+def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np.ndarray:
+    """Row index of each trial id (-1 for ids not among the study's trials)."""
+    i = np.searchsorted(sorted_ids, ids)
+    i = np.clip(i, 0, len(sorted_ids) - 1)
+    found = sorted_ids[i] == ids
+    return np.where(found, order[i], -1)
+
+
+def _read_trials(
+    conn: Any,
+    study_id: int,
+    after: Optional[int],
+    numbers: Optional[Sequence[int]],
+    schema: SqliteSchema,
+) -> Tuple[np.ndarray, ...]:
+    sql = (
+        f"SELECT t.trial_id, t.number, {_STATE_SQL}, t.datetime_start, t.datetime_complete"
+        " FROM trials t WHERE t.study_id = ?"
+    )
+    args: List[Any] = [study_id]
+    if after is not None:
+        extra = sorted({int(x) for x in numbers or ()})
+        sql += " AND (t.number > ?" + "".join(" OR t.number = ?" for _ in extra[:500]) + ")"
+        args += [int(after), *extra[:500]]
+    rows = _raw(conn).execute(sql, args).fetchall()
+    if not rows:
+        empty = np.empty(0)
+        return (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), empty, empty)
+    ids, nums, states, starts, ends = zip(*rows)
+    number = np.array(nums, dtype=np.int64)
+    order = np.argsort(number, kind="stable")
+    out = (
+        np.array(ids, dtype=np.int64),
+        number,
+        np.array(states, dtype=np.int8),
+        _epoch(starts, schema.utc_datetimes),
+        _epoch(ends, schema.utc_datetimes),
+    )
+    if (np.diff(order) == 1).all():
+        return out
+    return tuple(a[order] for a in out)
+
+
+def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[Tuple[str, str]]:
+    """(name, distribution JSON of its latest use) of the parameters of trial ids lo..hi."""
+    lo = -(2**62) if lo is None else lo
+    hi = 2**62 if hi is None else hi
+    with engine.connect() as conn:
+        raw = _raw(conn)
+        names = [
+            r[0]
+            for r in raw.execute(
+                "SELECT DISTINCT param_name FROM trial_params WHERE trial_id BETWEEN ? AND ?",
+                (lo, hi),
+            )
+        ]
+        found = []
+        for name in names:
+            row = raw.execute(
+                "SELECT distribution_json, param_id FROM trial_params WHERE param_name = ?"
+                " AND trial_id BETWEEN ? AND ? ORDER BY trial_id DESC LIMIT 1",
+                (name, lo, hi),
+            ).fetchone()
+            found.append((row[1], name, row[0]))
+    # in the order the objective suggested them (as far as the latest uses tell)
+    return [(name, dj) for _, name, dj in sorted(found)]
+
+
+class _ChunkJob:
+    """Reads one chunk of trial ids: (pivot rows as float array, {attr key: (ids, values)})."""
+
+    def __init__(self, engine: Any, study_id: int, names: List[str], k: int, schema: SqliteSchema):
+        self.engine, self.study_id, self.names, self.k = engine, study_id, names, k
+        self.schema = schema
+
+    def _pivot_sql(self, names: Sequence[str], with_values: bool) -> str:
+        cols, joins = ["t.trial_id"], []
+        for i, _ in enumerate(names):
+            cols.append(f"p{i}.param_value")
+            joins.append(
+                f"LEFT JOIN trial_params p{i} ON p{i}.trial_id = t.trial_id AND p{i}.param_name = ?"
+            )
+        if with_values:
+            for j in range(self.k):
+                if self.schema.has_value_type:
+                    cols.append(
+                        f"CASE v{j}.value_type WHEN 'INF_POS' THEN 9e999 WHEN 'INF_NEG' THEN -9e999"
+                        f" ELSE v{j}.value END"
+                    )
+                else:
+                    cols.append(f"v{j}.value")
+                joins.append(
+                    f"LEFT JOIN trial_values v{j} ON v{j}.trial_id = t.trial_id AND v{j}.objective = {j}"
+                )
+        return (
+            f"SELECT {', '.join(cols)} FROM trials t {' '.join(joins)}"
+            " WHERE t.study_id = ? AND t.trial_id BETWEEN ? AND ? ORDER BY t.trial_id"
+        )
+
+    def __call__(
+        self, ids: np.ndarray
+    ) -> Tuple[np.ndarray, Dict[str, Tuple[np.ndarray, List[Any]]]]:
+        lo, hi = int(ids[0]), int(ids[-1])
+        with self.engine.connect() as conn:
+            raw = _raw(conn)
+            groups = [
+                self.names[i : i + MAX_JOINS - self.k - 1]
+                for i in range(0, len(self.names), MAX_JOINS - self.k - 1)
+            ] or [[]]
+            blocks = []
+            for g, names in enumerate(groups):
+                last = g == len(groups) - 1
+                rows = raw.execute(
+                    self._pivot_sql(names, last), [*names, self.study_id, lo, hi]
+                ).fetchall()
+                block = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
+                blocks.append(block if g == 0 else block[:, 1:])
+            pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+            attrs = self._attrs(raw, lo, hi)
+        return pivot, attrs
+
+    @staticmethod
+    def _attrs(
+        raw: sqlite3.Connection, lo: int, hi: int
+    ) -> Dict[str, Tuple[np.ndarray, List[Any]]]:
+        out: Dict[str, Tuple[np.ndarray, List[Any]]] = {}
+        rows = raw.execute(
+            "SELECT key, group_concat(trial_id), '[' || group_concat(ifnull(value_json, 'null')) || ']'"
+            " FROM trial_user_attributes WHERE trial_id BETWEEN ? AND ? GROUP BY key",
+            (lo, hi),
+        ).fetchall()
+        for key, id_text, values_text in rows:
+            ids = np.array(id_text.split(","), dtype=np.int64)
+            try:
+                vals = json.loads(values_text)
+                if len(vals) != len(ids):
+                    raise ValueError("length mismatch")
+            except ValueError:
+                ids, vals = _attrs_one_by_one(raw, key, lo, hi)
+            out[key] = (ids, vals)
+        return out
+
+
+def _attrs_one_by_one(
+    raw: sqlite3.Connection, key: str, lo: int, hi: int
+) -> Tuple[np.ndarray, List[Any]]:
+    ids, vals = [], []
+    for tid, text in raw.execute(
+        "SELECT trial_id, value_json FROM trial_user_attributes WHERE key = ? AND trial_id BETWEEN ? AND ?",
+        (key, lo, hi),
+    ):
+        try:
+            v = json.loads(text) if text is not None else None
+        except ValueError:
+            v = text  # not JSON: keep the text as it is
+        ids.append(tid)
+        vals.append(v)
+    return np.array(ids, dtype=np.int64), vals
+
+
+def _assemble_attrs(
+    parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]], n: int
+) -> Dict[str, np.ndarray]:
+    out: Dict[str, np.ndarray] = {}
+    for key in sorted(parts):
+        cols = [(pos, attr_column(vals)) for pos, vals in parts[key]]
+        numeric = all(c.dtype.kind == "f" for _, c in cols)
+        col = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
+        for pos, c in cols:
+            col[pos] = c
+        out[key] = col
+    return out

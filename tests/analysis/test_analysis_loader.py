@@ -1,0 +1,219 @@
+"""The loader against studies written by plain Optuna (SQLite and journal), and bad files."""
+
+from __future__ import annotations
+
+import math
+import os
+import sqlite3
+
+import numpy as np
+import pytest
+from support.analysis_optuna import fill_study
+from support.analysis_studies import make_bulk_db
+
+from omniopt_desktop.analysis.columns import TrialState
+from omniopt_desktop.analysis.loader import list_study_names, load_trials
+from omniopt_desktop.errors import AnalysisError
+
+
+def _journal_storage(path):
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+def _expected(storage, name):
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+
+
+def _same(a, b):
+    if a is None or b is None:
+        return a is None and b is None
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    return a == b and type(a) is type(b)
+
+
+def _check_against_optuna(cols, trials, n_obj):
+    assert list(cols.number) == [t.number for t in trials]
+    assert [TrialState(s).name for s in cols.state] == [t.state.name for t in trials]
+    for i, t in enumerate(trials):
+        if t.values is None:
+            assert np.isnan(cols.values[i]).all()
+        else:
+            assert list(cols.values[i]) == list(t.values)
+        assert cols.row_params(i) == t.params
+        for name, value in t.params.items():
+            assert _same(cols.param_value(name, i), value)
+        for key, value in t.user_attrs.items():
+            got = cols.user_attrs[key][i]
+            assert got == value, key
+        assert cols.start[i] == pytest.approx(t.datetime_start.timestamp(), abs=1e-3)
+        if t.datetime_complete is None:
+            assert np.isnan(cols.complete[i])
+        else:
+            assert cols.complete[i] == pytest.approx(t.datetime_complete.timestamp(), abs=1e-3)
+    assert cols.values.shape == (len(trials), n_obj)
+
+
+@pytest.mark.parametrize("directions", [("minimize",), ("minimize", "maximize")])
+def test_sqlite_written_by_optuna_reads_like_optuna(tmp_path, directions):
+    url = f"sqlite:///{tmp_path / 'plain.db'}"
+    fill_study(url, directions=directions)
+    cols = load_trials(str(tmp_path / "plain.db"))
+    _check_against_optuna(cols, _expected(url, "plain"), len(directions))
+    assert cols.study.name == "plain" and cols.study.directions == directions
+    assert cols.param_info["act"].choices == ("relu", 3, 2.5, True, None)
+    assert cols.param_info["lr"].log and cols.param_info["layers"].kind.value == "int"
+    assert cols.count(TrialState.FAIL) == 2 and cols.count(TrialState.RUNNING) == 1
+    if len(directions) > 1:
+        assert cols.values[2, 1] == math.inf
+
+
+@pytest.mark.parametrize("directions", [("minimize",), ("maximize", "minimize")])
+def test_journal_written_by_optuna_reads_like_optuna(tmp_path, directions):
+    path = tmp_path / "study.journal"
+    storage = _journal_storage(path)
+    fill_study(storage, directions=directions)
+    cols = load_trials(str(path))
+    _check_against_optuna(cols, _expected(storage, "plain"), len(directions))
+    assert cols.study.storage_kind == "journal"
+    assert cols.param_info["act"].choices[3] is True
+
+
+def test_several_studies_need_a_name(tmp_path):
+    url = f"sqlite:///{tmp_path / 'two.db'}"
+    fill_study(url, name="first", n=3)
+    fill_study(url, name="second", n=5)
+    assert list_study_names(str(tmp_path / "two.db")) == ["first", "second"]
+    with pytest.raises(AnalysisError, match="several studies \\(first, second\\).*--study"):
+        load_trials(str(tmp_path / "two.db"))
+    second = load_trials(str(tmp_path / "two.db"), study_name="second")
+    _check_against_optuna(second, _expected(url, "second"), 1)
+    with pytest.raises(AnalysisError, match="no study named 'third'"):
+        load_trials(str(tmp_path / "two.db"), study_name="third")
+
+
+def test_journal_with_several_studies(tmp_path):
+    storage = _journal_storage(tmp_path / "j.journal")
+    fill_study(storage, name="a", n=3)
+    fill_study(storage, name="b", n=4)
+    b = load_trials(str(tmp_path / "j.journal"), study_name="b")
+    _check_against_optuna(b, _expected(storage, "b"), 1)
+
+
+def test_incremental_load_and_merge_equal_a_full_load(tmp_path):
+    path = str(tmp_path / "bulk.db")
+    make_bulk_db(path, 60, n_params=4, running_last=3)
+    first = load_trials(path)
+    running = first.number[first.state == int(TrialState.RUNNING)]
+    # the running trials finish, and 40 more arrive
+    con = sqlite3.connect(path)
+    con.execute("UPDATE trials SET state='FAIL' WHERE state='RUNNING'")
+    con.commit()
+    con.close()
+    make_bulk_db(path, 40, n_params=4, create=False, start_number=60, seed=1)
+    new = load_trials(path, after_number=first.last_number, numbers=list(running))
+    assert list(new.number) == [57, 58, 59, *range(60, 100)]
+    merged = first.merged(new)
+    full = load_trials(path)
+    assert list(merged.number) == list(range(100))
+    assert np.array_equal(merged.state, full.state)
+    np.testing.assert_array_equal(merged.values, full.values)
+    for name in full.params:
+        np.testing.assert_array_equal(merged.params[name], full.params[name])
+    for key in full.user_attrs:
+        assert list(merged.user_attrs[key]) == list(full.user_attrs[key]) or np.allclose(
+            merged.user_attrs[key].astype(float), full.user_attrs[key].astype(float), equal_nan=True
+        )
+    assert len(load_trials(path, after_number=99)) == 0
+
+
+def test_bulk_values_round_trip_exactly(tmp_path):
+    path = str(tmp_path / "bulk.db")
+    b = make_bulk_db(path, 300, n_params=10, directions=("minimize", "maximize"))
+    cols = load_trials(path)
+    for name, expected in b.params.items():
+        np.testing.assert_array_equal(cols.params[name], expected)
+    np.testing.assert_array_equal(cols.values, b.values)
+    np.testing.assert_allclose(cols.start, b.start, atol=1e-6)
+    assert set(cols.user_attrs["oo_hostname"]) == set(b.hosts)
+
+
+def test_run_folder_and_frozen_study_names(tmp_path):
+    from omniopt_desktop.study.model import Objective, Parameter, ParamType, Study
+
+    run = tmp_path / "run"
+    run.mkdir()
+    make_bulk_db(str(run / "study.db"), 5, n_params=4)
+    study = Study(
+        name="bulk",
+        objectives=[Objective("LOSS")],
+        parameters=[
+            Parameter("x3", ParamType.FLOAT, -5, 5),
+            Parameter("lr0", ParamType.FLOAT, 1e-5, 0.1),
+        ],
+    )
+    import json
+
+    (run / "study.json").write_text(json.dumps(study.to_dict()))
+    cols = load_trials(str(run))
+    assert cols.study.objective_names == ("LOSS",)
+    assert cols.param_names[:2] == ("x3", "lr0")
+
+
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        (
+            b"\x00\x01garbage" * 100,
+            "not an Optuna study \\(neither an SQLite database nor a journal",
+        ),
+        (
+            b"SQLite format 3\x00" + b"\xff" * 2000,
+            "not a readable SQLite database|cannot read the study database",
+        ),
+        (b"hello,world\n1,2\n", "not an Optuna study"),
+        (
+            b'{"op_code": 0, "worker_id": "w", "study_name": "s", "directions": [1]}\n{"op_code": 4, broken\n',
+            ":2: corrupt journal line",
+        ),
+        (b'{"a": 1}\n', "not an Optuna journal file"),
+        (b"", "holds no study yet"),
+    ],
+)
+def test_bad_files_give_one_clear_line(tmp_path, content, message):
+    path = tmp_path / "bad.db"
+    path.write_bytes(content)
+    with pytest.raises(AnalysisError, match=message) as e:
+        load_trials(str(path))
+    assert "\n" not in str(e.value) and str(path) in str(e.value)
+
+
+def test_sqlite_that_is_not_an_optuna_study(tmp_path):
+    path = tmp_path / "other.db"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE notes (id INTEGER, text TEXT)")
+    con.commit()
+    con.close()
+    with pytest.raises(AnalysisError, match="not an Optuna study database \\(no table studies"):
+        load_trials(str(path))
+
+
+def test_missing_file_and_folder(tmp_path):
+    with pytest.raises(AnalysisError, match="no such file"):
+        load_trials(str(tmp_path / "nope.db"))
+    with pytest.raises(AnalysisError, match="no study.db or study.journal"):
+        load_trials(str(tmp_path))
+
+
+def test_path_with_odd_characters(tmp_path):
+    folder = tmp_path / "we ird#dir?x%20"
+    folder.mkdir()
+    make_bulk_db(str(tmp_path / "s.db"), 7, n_params=2)  # optuna itself cannot open such a URL
+    os.replace(tmp_path / "s.db", folder / "s.db")
+    assert len(load_trials(str(folder / "s.db"))) == 7
+    assert os.listdir(folder) == ["s.db"]

@@ -11,29 +11,25 @@ have no bounds, become ``mu ± 3·sigma`` and are listed as approximations. Stdl
 from __future__ import annotations
 
 import configparser
-import math
 import re
-from dataclasses import dataclass
 from pathlib import PurePath
-from typing import Callable, Dict, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
-from ..model import Direction, Objective, Parameter, ParamType, Program, Resources, Study
+from ..model import Direction, Objective, ParamType, Program, Resources, Study
 from .common import (
     ImportResult,
     ImportSourceError,
     Notes,
     SourceKind,
     as_int_if_whole,
-    clean_float,
     megabytes_text,
     parse_number,
     safe_name,
-    typed_value,
     unquote_placeholders,
 )
+from .hyperopt_space import NORMAL_SIGMAS, Dim, Fields, build_parameter
 
-#: How many standard deviations either side of mu a normal prior is cut at.
-NORMAL_SIGMAS = 3
+__all__ = ["NORMAL_SIGMAS", "import_omniopt1"]
 
 _ALGOS: Dict[str, Tuple[str, Optional[str]]] = {
     "tpe.suggest": ("tpe", None),
@@ -76,13 +72,6 @@ _PATH_VARS = {
     "projectdir": "..",
     "mainpath": ".",
 }
-
-
-@dataclass
-class _Dim:
-    index: int
-    name: str
-    generator: str
 
 
 class _Ini:
@@ -156,7 +145,8 @@ def import_omniopt1(text: str, source: str = "config.ini") -> ImportResult:
     dim_list = _dimensions(ini, dims, default_gen, notes)
     uses = _placeholder_uses(data.get("objective_program", ""), dim_list)
     for d in dim_list:
-        study.parameters.append(_parameter(ini, dims, d, uses.get(d.index, set()), notes))
+        fields = Fields(source, lambda key: ini.line("DIMENSIONS", key), dims, d)
+        study.parameters.append(build_parameter(d, fields, uses.get(d.index, set()), notes))
 
     study.program = Program(command=_command(ini, data, dim_list, notes))
     study.objectives = [Objective("RESULT", Direction.MINIMIZE)]
@@ -234,7 +224,7 @@ def _resources(ini: _Ini, data: Mapping[str, str], notes: Notes) -> Resources:
 
 
 # -- dimensions ---------------------------------------------------------------------------------
-def _dimensions(ini: _Ini, dims: Mapping[str, str], default_gen: str, notes: Notes) -> List[_Dim]:
+def _dimensions(ini: _Ini, dims: Mapping[str, str], default_gen: str, notes: Notes) -> List[Dim]:
     src = ini.source
     count_text = (dims.get("dimensions") or "").strip()
     if count_text:
@@ -257,7 +247,7 @@ def _dimensions(ini: _Ini, dims: Mapping[str, str], default_gen: str, notes: Not
             src,
             ini.line("DIMENSIONS", "dimensions"),
         )
-    out: List[_Dim] = []
+    out: List[Dim] = []
     taken: List[str] = []
     for i in range(count):
         raw = (dims.get(f"dim_{i}_name") or "").strip()
@@ -268,11 +258,11 @@ def _dimensions(ini: _Ini, dims: Mapping[str, str], default_gen: str, notes: Not
             )
         taken.append(name)
         gen = (dims.get(f"range_generator_{i}") or default_gen).strip()
-        out.append(_Dim(i, name, gen))
+        out.append(Dim(i, name, gen))
     return out
 
 
-def _placeholder_uses(program: str, dims: List[_Dim]) -> Dict[int, Set[str]]:
+def _placeholder_uses(program: str, dims: List[Dim]) -> Dict[int, Set[str]]:
     """For each dimension: {"plain", "int"} depending on how the program refers to it."""
     uses: Dict[int, Set[str]] = {}
     for d in dims:
@@ -284,7 +274,7 @@ def _placeholder_uses(program: str, dims: List[_Dim]) -> Dict[int, Set[str]]:
     return uses
 
 
-def _command(ini: _Ini, data: Mapping[str, str], dims: List[_Dim], notes: Notes) -> str:
+def _command(ini: _Ini, data: Mapping[str, str], dims: List[Dim], notes: Notes) -> str:
     program = (data.get("objective_program") or "").strip()
     if not program:
         notes.approximate("[DATA] objective_program is missing: write [program] command by hand")
@@ -310,311 +300,3 @@ def _command(ini: _Ini, data: Mapping[str, str], dims: List[_Dim], notes: Notes)
         )
         program = re.sub(r"(?:int)?\(\$([A-Za-z_][A-Za-z0-9_]*)\)", r"$\1", program)
     return unquote_placeholders(program)
-
-
-# -- parameters ---------------------------------------------------------------------------------
-def _parameter(
-    ini: _Ini, dims: Mapping[str, str], d: _Dim, uses: Set[str], notes: Notes
-) -> Parameter:
-    gen = d.generator
-    build = _BUILDERS.get(gen[3:] if gen.startswith("hp.") else gen)
-    if build is None:
-        known = ", ".join(f"hp.{k}" for k in _BUILDERS)
-        raise ImportSourceError(
-            f"[DIMENSIONS] range_generator_{d.index} = {gen}: unknown range generator; "
-            f"OmniOpt1 knows {known}",
-            ini.source,
-            ini.line("DIMENSIONS", f"range_generator_{d.index}"),
-        )
-    p = build(d, _Fields(ini, dims, d), notes)
-    if "int" in uses:
-        _apply_int_cast(p, d, "plain" in uses, notes)
-    return p
-
-
-class _Fields:
-    """The [DIMENSIONS] keys of one dimension (``min_dim_{i}`` etc.), with clear errors."""
-
-    def __init__(self, ini: _Ini, dims: Mapping[str, str], d: _Dim) -> None:
-        self.ini, self.dims, self.d = ini, dims, d
-
-    def _missing(self, key: str, what: str) -> ImportSourceError:
-        d = self.d
-        return ImportSourceError(
-            f"[DIMENSIONS] {key} is missing: {d.generator} (dimension {d.index}, '{d.name}') "
-            f"needs {what}; write {key} = ...",
-            self.ini.source,
-            self.ini.line("DIMENSIONS", f"range_generator_{d.index}"),
-        )
-
-    def has(self, field: str) -> bool:
-        return bool((self.dims.get(field.format(i=self.d.index)) or "").strip())
-
-    def num(self, field: str, what: str, default: Optional[float] = None) -> float:
-        key = field.format(i=self.d.index)
-        text = (self.dims.get(key) or "").strip()
-        if not text:
-            if default is None:
-                raise self._missing(key, what)
-            return default
-        return parse_number(
-            text, f"[DIMENSIONS] {key}", self.ini.source, self.ini.line("DIMENSIONS", key)
-        )
-
-    def q(self) -> float:
-        q = abs(self.num("q_{i}", "q (the step)"))
-        if q == 0:
-            key = f"q_{self.d.index}"
-            raise ImportSourceError(
-                f"[DIMENSIONS] {key} is 0; write the step, e.g. {key} = 1",
-                self.ini.source,
-                self.ini.line("DIMENSIONS", key),
-            )
-        return q
-
-    def bounds(self, notes: Notes) -> Tuple[float, float]:
-        low, high = self.num("min_dim_{i}", "min_dim"), self.num("max_dim_{i}", "max_dim")
-        if low > high:
-            notes.approximate(
-                f"'{self.d.name}': min_dim ({_fmt(low)}) was above max_dim ({_fmt(high)}); swapped"
-            )
-            return high, low
-        return low, high
-
-    def options(self) -> List[str]:
-        key = f"options_{self.d.index}"
-        items = [s.strip() for s in (self.dims.get(key) or "").split(",") if s.strip()]
-        if not items:
-            raise self._missing(key, "a comma-separated list (options = a,b,c)")
-        return items
-
-
-def _label(d: _Dim, text: str) -> str:
-    return f"'{d.name}' (hp.{text})"
-
-
-def _randint(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # hyperopt: randint(label, upper) → integers 0 .. upper-1; randint(label, low, high) → low .. high-1
-    high = int(f.num("max_dim_{i}", "max_dim (the exclusive upper end)"))
-    low = int(f.num("min_dim_{i}", "min_dim", 0))
-    if high - 1 <= low:
-        return Parameter(d.name, ParamType.FIXED, value=low)
-    return Parameter(d.name, ParamType.INT, low=low, high=high - 1)
-
-
-def _uniform(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    low, high = f.bounds(notes)
-    return _range(d, ParamType.FLOAT, low, high)
-
-
-def _uniformint(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # hyperopt: uniformint = quniform(low, high, q=1) as int → round(low) .. round(high)
-    low, high = f.bounds(notes)
-    return _range(d, ParamType.INT, int(round(low)), int(round(high)))
-
-
-def _quniform(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # hyperopt: round(uniform(low, high) / q) * q
-    low, high = f.bounds(notes)
-    q = f.q()
-    return _stepped(d, round(low / q) * q, round(high / q) * q, q)
-
-
-def _loguniform(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # hyperopt: exp(uniform(low, high)); low/high are in log space
-    low, high = f.bounds(notes)
-    p = _range(d, ParamType.FLOAT, clean_float(math.exp(low)), clean_float(math.exp(high)))
-    p.log = p.type is ParamType.FLOAT
-    return p
-
-
-def _qloguniform(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # hyperopt: round(exp(uniform(low, high)) / q) * q
-    low, high = f.bounds(notes)
-    q = f.q()
-    lo, hi = round(math.exp(low) / q) * q, round(math.exp(high) / q) * q
-    notes.approximate(
-        f"{_label(d, 'qloguniform')}: a log-uniform prior with step {_fmt(q)} is not possible here; "
-        f"imported as the multiples of {_fmt(q)} in [{_fmt(lo)}, {_fmt(hi)}] with a uniform prior"
-    )
-    return _stepped(d, lo, hi, q)
-
-
-def _normal(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    mu, sigma = f.num("mu_{i}", "mu"), abs(f.num("sigma_{i}", "sigma"))
-    lo, hi = clean_float(mu - NORMAL_SIGMAS * sigma), clean_float(mu + NORMAL_SIGMAS * sigma)
-    notes.approximate(
-        f"{_label(d, f'normal(mu={_fmt(mu)}, sigma={_fmt(sigma)})')}: an unbounded normal prior; "
-        f"imported as the uniform range [{_fmt(lo)}, {_fmt(hi)}] (mu ± {NORMAL_SIGMAS}·sigma)"
-    )
-    return _range(d, ParamType.FLOAT, lo, hi)
-
-
-def _qnormal(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    mu, sigma, q = f.num("mu_{i}", "mu"), abs(f.num("sigma_{i}", "sigma")), f.q()
-    lo = round((mu - NORMAL_SIGMAS * sigma) / q) * q
-    hi = round((mu + NORMAL_SIGMAS * sigma) / q) * q
-    notes.approximate(
-        f"{_label(d, f'qnormal(mu={_fmt(mu)}, sigma={_fmt(sigma)}, q={_fmt(q)})')}: an unbounded "
-        f"normal prior; imported as the multiples of {_fmt(q)} in [{_fmt(lo)}, {_fmt(hi)}] "
-        f"(mu ± {NORMAL_SIGMAS}·sigma) with a uniform prior"
-    )
-    return _stepped(d, lo, hi, q)
-
-
-def _lognormal(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    mu, sigma = f.num("mu_{i}", "mu"), abs(f.num("sigma_{i}", "sigma"))
-    lo = clean_float(math.exp(mu - NORMAL_SIGMAS * sigma))
-    hi = clean_float(math.exp(mu + NORMAL_SIGMAS * sigma))
-    notes.approximate(
-        f"{_label(d, f'lognormal(mu={_fmt(mu)}, sigma={_fmt(sigma)})')}: exp of an unbounded normal "
-        f"prior; imported as the log-uniform range [{_fmt(lo)}, {_fmt(hi)}] "
-        f"(exp(mu ± {NORMAL_SIGMAS}·sigma))"
-    )
-    p = _range(d, ParamType.FLOAT, lo, hi)
-    p.log = p.type is ParamType.FLOAT
-    return p
-
-
-def _qlognormal(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    mu, sigma, q = f.num("mu_{i}", "mu"), abs(f.num("sigma_{i}", "sigma")), f.q()
-    lo = round(math.exp(mu - NORMAL_SIGMAS * sigma) / q) * q
-    hi = round(math.exp(mu + NORMAL_SIGMAS * sigma) / q) * q
-    notes.approximate(
-        f"{_label(d, f'qlognormal(mu={_fmt(mu)}, sigma={_fmt(sigma)}, q={_fmt(q)})')}: exp of an "
-        f"unbounded normal prior; imported as the multiples of {_fmt(q)} in [{_fmt(lo)}, {_fmt(hi)}] "
-        f"(exp(mu ± {NORMAL_SIGMAS}·sigma)) with a uniform prior"
-    )
-    return _stepped(d, lo, hi, q)
-
-
-def _choice(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    return _choice_of(d, [typed_value(o) for o in f.options()])
-
-
-def _pchoice(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # OmniOpt1 writes pchoice options as value=percent,value=percent
-    values, probs = [], []
-    for item in f.options():
-        value, _, prob = item.rpartition("=") if "=" in item else (item, "", "")
-        values.append(typed_value(value.strip()))
-        probs.append(prob.strip())
-    shown = ", ".join(f"{v}={p}" if p else str(v) for v, p in zip(values, probs))
-    notes.approximate(
-        f"{_label(d, 'pchoice')}: the probabilities ({shown}) cannot be carried over; "
-        "every value is equally likely at the start"
-    )
-    return _choice_of(d, values)
-
-
-def _choicestep(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # OmniOpt1: hp.choice over range(int(min), int(max) + 1, step)
-    low, high = int(f.num("min_dim_{i}", "min_dim")), int(f.num("max_dim_{i}", "max_dim"))
-    step = int(f.num("step_dim_{i}", "step_dim"))
-    if step < 1:
-        step = 1
-        notes.approximate(f"{_label(d, 'choicestep')}: step_dim_{d.index} below 1; 1 is used")
-    return _choice_of(d, list(range(low, high + 1, step)) or [low])
-
-
-def _choiceint(d: _Dim, f: _Fields, notes: Notes) -> Parameter:
-    # OmniOpt1: hp.choice over range(int(min), int(max) + 1)
-    if not f.has("min_dim_{i}") and f.has("options_{i}"):
-        return _choice(d, f, notes)  # written as options_N, like hp.choice
-    low, high = int(f.num("min_dim_{i}", "min_dim")), int(f.num("max_dim_{i}", "max_dim"))
-    return _choice_of(d, list(range(low, high + 1)) or [low])
-
-
-_BUILDERS: Dict[str, Callable[[_Dim, _Fields, Notes], Parameter]] = {
-    "randint": _randint,
-    "choice": _choice,
-    "pchoice": _pchoice,
-    "uniform": _uniform,
-    "loguniform": _loguniform,
-    "uniformint": _uniformint,
-    "quniform": _quniform,
-    "qloguniform": _qloguniform,
-    "normal": _normal,
-    "lognormal": _lognormal,
-    "qnormal": _qnormal,
-    "qlognormal": _qlognormal,
-    "choicestep": _choicestep,
-    "choiceint": _choiceint,
-}
-
-
-# -- helpers ------------------------------------------------------------------------------------
-def _fmt(v: float) -> str:
-    return repr(as_int_if_whole(clean_float(v)))
-
-
-def _range(d: _Dim, kind: ParamType, low: float, high: float) -> Parameter:
-    if low == high:
-        return Parameter(d.name, ParamType.FIXED, value=as_int_if_whole(low))
-    if kind is ParamType.INT:
-        return Parameter(d.name, ParamType.INT, low=int(low), high=int(high))
-    return Parameter(d.name, ParamType.FLOAT, low=float(low), high=float(high))
-
-
-def _stepped(d: _Dim, low: float, high: float, q: float) -> Parameter:
-    low, high, q = clean_float(low), clean_float(high), clean_float(q)
-    if low == high:
-        return Parameter(d.name, ParamType.FIXED, value=low)
-    return Parameter(d.name, ParamType.FLOAT, low=float(low), high=float(high), step=float(q))
-
-
-def _choice_of(d: _Dim, values: List) -> Parameter:
-    unique: List = []
-    for v in values:
-        if all(not (type(v) is type(u) and v == u) for u in unique):
-            unique.append(v)
-    if len(unique) == 1:
-        return Parameter(d.name, ParamType.FIXED, value=unique[0])
-    return Parameter(d.name, ParamType.CHOICE, values=unique)
-
-
-def _apply_int_cast(p: Parameter, d: _Dim, also_plain: bool, notes: Notes) -> None:
-    """The program sees ``int(value)`` (truncation): make the parameter hold those integers."""
-    ref = f"int($x_{d.index})"
-    if p.type is ParamType.INT:
-        return
-    if p.type is ParamType.FIXED:
-        if isinstance(p.value, float) and not also_plain:
-            p.value = int(p.value)
-        return
-    if p.type is ParamType.CHOICE:
-        if not also_plain and all(isinstance(v, (int, float)) for v in p.values):
-            ints = []
-            for v in p.values:
-                if int(v) not in ints:
-                    ints.append(int(v))
-            if any(not float(v).is_integer() for v in p.values):
-                notes.approximate(
-                    f"'{d.name}': the program used {ref}; choice values truncated to {ints}"
-                )
-            p.values = ints
-        return
-    if also_plain:
-        notes.approximate(
-            f"'{d.name}': the program used both ($x_{d.index}) and {ref}; both now receive the "
-            "same value (edit [program] command if the whole number mattered)"
-        )
-        return
-    assert p.low is not None and p.high is not None
-    if p.step is not None and float(p.step).is_integer() and float(p.low).is_integer():
-        p.type, p.low, p.high, p.step = ParamType.INT, int(p.low), int(p.high), int(p.step)
-        if p.step == 1:
-            p.step = None
-        return
-    # int() truncates; the upper end itself is (almost surely) never drawn
-    lo = math.trunc(p.low)
-    hi = math.trunc(p.high) - 1 if float(p.high).is_integer() and p.high > 0 else math.trunc(p.high)
-    notes.approximate(
-        f"'{d.name}': the program used {ref} of a real value; imported as the whole numbers "
-        f"{lo}..{hi} it could receive, each equally likely"
-    )
-    p.type, p.low, p.high, p.step = ParamType.INT, lo, max(hi, lo), None
-    if p.low == p.high:
-        p.type, p.value = ParamType.FIXED, p.low
-    if p.log and (p.low or 0) < 1:
-        p.log = False

@@ -112,3 +112,37 @@ def test_installed_entry_point(tmp_path):
     assert proc.stdout.splitlines()[-1] == str(out)
     check = subprocess.run([exe, "validate", str(out)], capture_output=True, text=True, timeout=120)
     assert check.returncode == 0, check.stderr
+
+
+def test_imported_study_runs_locally(tmp_path):
+    """OmniOpt1 config → study.toml → a real local run: the program gets the values it expects."""
+    exe = shutil.which("omniopt-desktop")
+    if exe is None:
+        pytest.skip("omniopt-desktop is not installed (pip install -e .)")
+    project = tmp_path / "projects" / "quadratic"
+    project.mkdir(parents=True)
+    (project / "f.py").write_text(
+        "import sys\n"
+        "x, n, act = float(sys.argv[1]), int(sys.argv[2]), sys.argv[3]\n"
+        "assert act in ('a b', 'cc'), act\n"
+        "print(f'RESULT: {(x - 1) ** 2 + n}')\n"
+    )
+    (project / "config.ini").write_text(
+        "[DATA]\nmax_evals = 3\nseed = 3\n"
+        "objective_program = python3 ($thisprojectdir)/f.py ($x_0) int($x_1) '($x_2)'\n"
+        "[DIMENSIONS]\ndimensions = 3\n"
+        "range_generator_0 = hp.normal\nmu_0 = 1\nsigma_0 = 0.5\n"
+        "range_generator_1 = hp.uniform\nmin_dim_1 = 0\nmax_dim_1 = 5\n"
+        "range_generator_2 = hp.pchoice\noptions_2 = a b=50,cc=50\n"
+    )
+    study = project / "study.toml"
+    assert main(["import", str(project / "config.ini"), "--out", str(study)]) == 0
+    assert load_study(study).study.name == "quadratic"  # the OmniOpt1 project folder
+    proc = subprocess.run(
+        [exe, "run", str(study), "--run-dir", str(tmp_path / "run"), "--quiet"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert len(list((tmp_path / "run" / "trials").iterdir())) == 3

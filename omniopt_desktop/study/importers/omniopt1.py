@@ -11,8 +11,8 @@ have no bounds, become ``mu ± 3·sigma`` and are listed as approximations. Stdl
 from __future__ import annotations
 
 import configparser
+import os
 import re
-from pathlib import PurePath
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from ..model import Direction, Objective, ParamType, Program, Resources, Study
@@ -160,8 +160,12 @@ def _study_name(data: Mapping[str, str], source: str) -> str:
     name = (data.get("projectname") or "").strip()
     if name:
         return name
-    parent = PurePath(source).parent.name
-    return parent if parent and parent not in (".", "") else "omniopt1-import"
+    # OmniOpt1 kept each project in projects/<name>/config.ini
+    if os.path.isfile(source):
+        folder = os.path.basename(os.path.dirname(os.path.abspath(source)))
+        if folder:
+            return folder
+    return "omniopt1-import"
 
 
 def _study_settings(ini: _Ini, data: Mapping[str, str], study: Study, notes: Notes) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from support.study_import import INPUTS
 from omniopt_desktop.cli import main
 from omniopt_desktop.study.importers import import_file
 from omniopt_desktop.study.toml_io import load_study
+from omniopt_desktop.study.trial_attrs import STATUS_FILE, STDERR_FILE
 
 
 @pytest.mark.parametrize(
@@ -145,4 +147,10 @@ def test_imported_study_runs_locally(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert len(list((tmp_path / "run" / "trials").iterdir())) == 3
+    trials = sorted((tmp_path / "run" / "trials").iterdir())
+    assert len(trials) == 3
+    for trial in trials:
+        status = json.loads((trial / STATUS_FILE).read_text())
+        assert (status["state"], status["exit_code"]) == ("COMPLETE", 0), (
+            trial / STDERR_FILE
+        ).read_text()

@@ -247,6 +247,8 @@ def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:
     cmd = ['"$PY" -m omniopt_desktop.engine worker', f"--run-dir {shlex.quote(ctx.run_dir)}"]
     if ctx.storage_url:
         cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
+    workers = _check_positive("resources.workers", resources.workers, 1)
+    cmd.append(f'--workers {workers} --worker-index "${{SLURM_ARRAY_TASK_ID:-0}}"')
     cmd.append('--worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}"')
     body = ["set -u", *_env_lines(ctx.env), f"cd {shlex.quote(ctx.run_dir)}"]
     body.append(" ".join(cmd) + " &")

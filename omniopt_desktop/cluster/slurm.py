@@ -159,6 +159,7 @@ class SlurmClient:
         self.runner = runner
         self.prefix = prefix.strip()
         self.timeout = timeout
+        self.known: set[str] = set()  # earlier jobs of the run: never taken for a new submission
 
     def run(self, command: str, *, timeout: float | None = None) -> CommandResult:
         full = f"{self.prefix}\n{command}" if self.prefix else command
@@ -209,8 +210,9 @@ class SlurmClient:
                 found = self.find_by_names(names)
             except ClusterError:
                 found = []
-            if found:
-                return str(found[0].id.job)
+            active = [j for j in found if j.state.is_active and str(j.id.job) not in self.known]
+            if active:
+                return str(active[0].id.job)
             if i < 2:
                 time.sleep(settle * (i + 1) / 2)
         return None

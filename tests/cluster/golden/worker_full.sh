@@ -22,7 +22,7 @@ module load Python/3.9
 export PYTHONPATH=/home/me/omniopt-desktop/engine/0.1.0-abc"${PYTHONPATH:+:$PYTHONPATH}"
 PY=/home/me/omniopt-desktop/envs/py-abc/bin/python
 cd /home/me/omniopt-desktop/runs/demo-1
-"$PY" -m omniopt_desktop.engine worker --run-dir /home/me/omniopt-desktop/runs/demo-1 --storage journal:///home/me/omniopt-desktop/runs/demo-1/study.journal --worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}" &
+"$PY" -m omniopt_desktop.engine worker --run-dir /home/me/omniopt-desktop/runs/demo-1 --storage journal:///home/me/omniopt-desktop/runs/demo-1/study.journal --workers 8 --worker-index "${SLURM_ARRAY_TASK_ID:-0}" --worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}" &
 child=$!
 forward() { kill -USR1 "$child" 2>/dev/null; }
 trap forward USR1 TERM INT

@@ -9,7 +9,7 @@
 set -u
 PY=python3
 cd /scratch/r
-"$PY" -m omniopt_desktop.engine worker --run-dir /scratch/r --worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}" &
+"$PY" -m omniopt_desktop.engine worker --run-dir /scratch/r --workers 1 --worker-index "${SLURM_ARRAY_TASK_ID:-0}" --worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}" &
 child=$!
 forward() { kill -USR1 "$child" 2>/dev/null; }
 trap forward USR1 TERM INT

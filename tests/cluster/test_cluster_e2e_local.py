@@ -1,0 +1,137 @@
+"""Runs on the real single-node SLURM through LocalRunner (root, this machine): the whole path
+submit → status → fetch, and the faults of issue 4 that do not need SSH."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import optuna
+import pytest
+from support.cluster_runs import make_study_folder, wait_finished
+
+from omniopt_desktop.cluster.commands import LocalRunner
+from omniopt_desktop.cluster.registry import Registry
+from omniopt_desktop.cluster.remote_env import EnvConfig
+from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns
+from omniopt_desktop.cluster.transfer import LocalTransfer
+
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture
+def runs(slurm_cluster, tmp_path):
+    profile = ClusterProfile(
+        host="localhost",
+        env=EnvConfig(base=str(tmp_path / "base"), existing_python=sys.executable),
+        slurm_prefix=slurm_cluster.shell_prefix,
+        controller_interval=1,
+        lease_ttl=20,
+    )
+    return ClusterRuns(
+        LocalRunner(env=slurm_cluster.env),
+        profile,
+        Registry(str(tmp_path / "runs.json")),
+        LocalTransfer(),
+    )
+
+
+def _trials(db_url, name):
+    study = optuna.load_study(study_name=name, storage=db_url)
+    return [(t.number, t.state, t.params, t.values, t.user_attrs) for t in study.trials]
+
+
+def test_submit_status_fetch(runs, tmp_path):
+    study, path = make_study_folder(tmp_path / "study", n_trials=12, workers=4)
+    record = runs.submit(study, str(path))
+    seen_all = {}
+    st = wait_finished(runs, record, on_status=lambda st, seen: seen_all.update(seen))
+    assert st.controller_state == "done", st.to_json()
+    assert st.counts["COMPLETE"] >= 12 and st.counts["RUNNING"] == 0
+    assert sorted(seen_all) == list(range(len(seen_all)))  # incremental polls missed none
+    assert all(t["state"] == "COMPLETE" for t in seen_all.values())
+    snap = runs.fetch(record, str(tmp_path / "fetched"))
+    remote_db = "sqlite:///" + record.remote_dir + "/study.db"
+    assert _trials("sqlite:///" + snap, "quad") == _trials(remote_db, "quad")
+    assert runs.registry.get(record.run_id).snapshots == (snap,)
+
+
+def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=16, workers=3, command="sleep 1; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        st = runs.status(record, since=10**9)
+        running = [
+            j
+            for j in st.jobs.jobs.values()
+            if j.name.endswith("-wrk") and j.state.value == "RUNNING"
+        ]
+        if running and st.counts.get("COMPLETE", 0) >= 1:
+            victim = running[0].key
+        time.sleep(0.5)
+    assert victim, "no worker ever ran"
+    runs.slurm.cancel([victim])
+    st = wait_finished(runs, record)
+    assert st.controller_state == "done", st.to_json()
+    assert st.counts["COMPLETE"] >= 16
+    assert st.study["controller"]["worker_submissions"] >= 4  # the cancelled worker was replaced
+
+
+def test_a_program_that_always_fails_stops_after_max_failures(runs, tmp_path):
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=20, workers=2, max_failures=3, command="sh -c 'exit 7'"
+    )
+    record = runs.submit(study, str(path))
+    st = wait_finished(runs, record)
+    assert st.controller_state == "failed"
+    assert "consecutive failed trials" in st.reason and "max_failures = 3" in st.reason
+    assert st.counts["COMPLETE"] == 0
+
+
+def test_killed_controller_resumes_without_losing_or_duplicating_trials(runs, tmp_path):
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=10, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        st = runs.status(record, since=10**9)
+        if st.counts.get("COMPLETE", 0) >= 2:
+            break
+        time.sleep(0.5)
+    runs.slurm.cancel([record.job_ids[0]])  # the controller only
+    time.sleep(2)
+    record = runs.resume(runs.registry.get(record.run_id), add_trials=4)
+    assert len(record.job_ids) == 2
+    st = wait_finished(runs, record)
+    assert st.controller_state == "done", st.to_json()
+    full = runs.status(record)
+    numbers = [t["number"] for t in full.trials]
+    assert numbers == list(range(len(numbers)))
+    assert full.counts["COMPLETE"] >= 14 and full.counts["RUNNING"] == 0
+
+
+def test_cancel_fails_running_trials_and_keeps_the_database(runs, tmp_path):
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=50, workers=2, command="sleep 30; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if runs.status(record, since=10**9).counts.get("RUNNING", 0) >= 1:
+            break
+        time.sleep(0.5)
+    cancelled = runs.cancel(runs.registry.get(record.run_id))
+    assert cancelled
+    st = wait_finished(runs, record, timeout=120)
+    full = runs.status(record)
+    assert full.counts["RUNNING"] == 0
+    reasons = {t["number"]: t.get("fail_reason") for t in full.trials}
+    assert all(reasons[n] == "cancelled" for n in cancelled)
+    assert runs.registry.get(record.run_id).state == "cancelled"
+    assert st.controller_state in ("stopped", "queued") or st.controller_gone

@@ -1,0 +1,59 @@
+"""Helpers of the cluster tests: a study folder with a trivial program, waiting for a run."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from omniopt_desktop.cluster.registry import RunRecord
+from omniopt_desktop.cluster.runs import ClusterRuns, RunStatus
+from omniopt_desktop.study.model import Parameter, ParamType, Program, Resources, Study
+from omniopt_desktop.study.toml_io import dumps_study
+
+
+def make_study_folder(
+    folder: Path,
+    *,
+    name: str = "quad",
+    n_trials: int = 12,
+    workers: int = 4,
+    command: str = "sh ./prog.sh %(x) %(y)",
+    max_failures: int | None = None,
+    program: str = 'awk -v x="$1" -v y="$2" \'BEGIN { print "RESULT: " x * x + y }\'\n',
+) -> tuple[Study, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "prog.sh").write_text("#!/bin/sh\n" + program)
+    study = Study(
+        name=name,
+        n_trials=n_trials,
+        seed=1,
+        max_failures=max_failures,
+        parameters=[Parameter("x", ParamType.FLOAT, -3, 3), Parameter("y", ParamType.INT, 0, 5)],
+        program=Program(command=command, workdir="."),
+        resources=Resources(workers=workers, mem="200M", time="30m"),
+    )
+    path = folder / "study.toml"
+    path.write_text(dumps_study(study))
+    return study, path
+
+
+def wait_finished(
+    runs: ClusterRuns, record: RunRecord, timeout: float = 300, on_status=None
+) -> RunStatus:
+    """Poll as the GUI does (incremental): returns the first finished status."""
+    deadline = time.monotonic() + timeout
+    last, pending, seen = -1, set(), {}
+    st = None
+    while time.monotonic() < deadline:
+        st = runs.status(record, since=last, refresh=sorted(pending))
+        if not st.stale:
+            for t in st.trials:
+                seen[t["number"]] = t
+                last = max(last, t["number"])
+            pending = {n for n, t in seen.items() if t["state"] in ("RUNNING", "WAITING")}
+            if on_status:
+                on_status(st, seen)
+            if st.finished:
+                return st
+        time.sleep(1.0)
+    raise AssertionError(f"run {record.run_id} did not finish; last status {st and st.to_json()}")

@@ -98,6 +98,8 @@ class SlurmCluster:
         return self
 
     def stop(self) -> None:
+        if self._procs and all(p.poll() is None for p in self._procs):
+            self._cancel_all_jobs()
         for proc in reversed(self._procs):
             if proc.poll() is None:
                 try:
@@ -124,20 +126,36 @@ class SlurmCluster:
             shutil.rmtree(self.dir, ignore_errors=True)
 
     def _kill_leftover_steps(self) -> None:
-        """slurmstepd processes outlive slurmd by design; end the ones of this cluster."""
+        """slurmstepd processes outlive slurmd by design; end the ones of this cluster (they
+        keep the cluster's slurmd.log open; their environment is empty)."""
+        mine = str(self.dir)
         for pid_dir in Path("/proc").iterdir():
             if not pid_dir.name.isdigit():
                 continue
             try:
-                cmd = (pid_dir / "cmdline").read_bytes().split(b"\0")[0]
-                env = (pid_dir / "environ").read_bytes()
+                if not (pid_dir / "cmdline").read_bytes().startswith(b"slurmstepd"):
+                    continue
+                fds = [os.readlink(fd) for fd in (pid_dir / "fd").iterdir()]
             except OSError:
                 continue
-            if cmd.endswith(b"slurmstepd") and f"SLURM_CONF={self.conf}".encode() in env:
+            if any(f.startswith(mine) for f in fds):
                 try:
                     os.kill(int(pid_dir.name), signal.SIGKILL)
                 except ProcessLookupError:
                     pass
+
+    def _cancel_all_jobs(self, timeout: float = 20.0) -> None:
+        """Cancel every job and wait for the queue to drain (job processes end with them)."""
+        try:
+            self._run(["scancel", "--partition=debug"])
+            deadline = time.monotonic() + timeout
+            while time.monotonic() < deadline:
+                out = self._run(["squeue", "-h", "-o", "%A"])
+                if out.returncode == 0 and not out.stdout.strip():
+                    return
+                time.sleep(0.5)
+        except (OSError, subprocess.SubprocessError):
+            pass
 
     # -- helpers ------------------------------------------------------------------------------
     def _run(self, argv: list[str]) -> subprocess.CompletedProcess:

@@ -98,9 +98,7 @@ def _unescape_mount(field: str) -> str:
 
 def filesystem_type(path: str, mounts_text: Optional[str] = None) -> str:
     """Type of the filesystem holding ``path`` ("ext4", "nfs4", ...; "" when unknown)."""
-    target = os.path.realpath(path)
-    while not os.path.exists(target) and os.path.dirname(target) != target:
-        target = os.path.dirname(target)
+    target = os.path.realpath(os.path.abspath(path))  # missing parts are kept as written
     if mounts_text is None:
         try:
             with open("/proc/mounts") as f:
@@ -119,8 +117,11 @@ def filesystem_type(path: str, mounts_text: Optional[str] = None) -> str:
     if best_type:
         return best_type
     try:
+        existing = target
+        while not os.path.exists(existing) and os.path.dirname(existing) != existing:
+            existing = os.path.dirname(existing)
         out = subprocess.run(
-            ["stat", "-f", "-c", "%T", target], capture_output=True, text=True, timeout=10
+            ["stat", "-f", "-c", "%T", existing], capture_output=True, text=True, timeout=10
         )
         return out.stdout.strip() if out.returncode == 0 else ""
     except (OSError, subprocess.SubprocessError):

@@ -101,17 +101,42 @@ def _signal_name(num: int) -> str:
         return f"signal {num}"
 
 
-def kill_group(pgid: int, grace: float = 2.0) -> None:
-    """SIGTERM the process group, then SIGKILL it if anything is left after ``grace`` seconds."""
+def group_alive(pgid: int) -> bool:
+    """True while a live (non-zombie) process is in group ``pgid``."""
+    try:
+        os.killpg(pgid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    if not os.path.isdir("/proc/self"):
+        return True
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if len(fields) > 2 and int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False  # only zombies left (orphans wait for init to reap them)
+
+
+def kill_group(pgid: int, grace: float = 2.0, leader: Optional[subprocess.Popen] = None) -> None:
+    """SIGTERM the process group, then SIGKILL it if anything is left after ``grace`` seconds.
+
+    ``leader`` (the group's first process, our child) is reaped while waiting, so that its
+    zombie does not count as alive.
+    """
     try:
         os.killpg(pgid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):
         return
     deadline = time.monotonic() + grace
     while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except (ProcessLookupError, PermissionError):
+        if leader is not None:
+            leader.poll()
+        if not group_alive(pgid):
             return
         time.sleep(0.02)
     try:
@@ -181,21 +206,21 @@ def run_program(
             if exited_at is None and proc.poll() is not None:
                 exited_at = time.monotonic()
                 # the main process is done: whatever it left behind in its group goes too
-                kill_group(pgid, grace=0.2)
+                kill_group(pgid, grace=0.2, leader=proc)
             if exited_at is not None:
                 if time.monotonic() - exited_at > 5.0:  # an escaped child keeps a pipe open
                     break
                 continue
             if deadline is not None and time.monotonic() >= deadline:
                 timed_out = True
-                kill_group(pgid, kill_grace)
+                kill_group(pgid, kill_grace, leader=proc)
             elif should_stop():
                 interrupted = True
-                kill_group(pgid, kill_grace)
+                kill_group(pgid, kill_grace, leader=proc)
     finally:
         sel.close()
         if proc.poll() is None:
-            kill_group(pgid, 0.0)
+            kill_group(pgid, 0.0, leader=proc)
         proc.wait()
         proc.stdout.close()
         proc.stderr.close()

@@ -40,6 +40,7 @@ class RunRecord:
     pythonpath: str = ""  # the shipped engine
     setup_lines: tuple[str, ...] = ()
     slurm_prefix: str = ""
+    ssh_config: str = ""  # the ssh config file given at submission ("" = ~/.ssh/config)
     job_ids: tuple[str, ...] = ()  # controller jobs, oldest first
     state: str = "submitting"  # submitting | submitted | cancelled | done | failed
     created: float = field(default_factory=time.time)

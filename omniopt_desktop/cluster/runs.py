@@ -69,6 +69,7 @@ class ClusterProfile:
     host: str
     env: EnvConfig = field(default_factory=EnvConfig)
     slurm_prefix: str = ""  # run before every SLURM command, e.g. "module load slurm"
+    ssh_config: str = ""  # an ssh config file other than ~/.ssh/config (remembered per run)
     controller_interval: float = 10.0
     lease_ttl: float = 120.0
 
@@ -261,6 +262,7 @@ class ClusterRuns:
                 pythonpath=env.pythonpath or "",
                 setup_lines=tuple(env.setup_lines),
                 slurm_prefix=self.profile.slurm_prefix,
+                ssh_config=self.profile.ssh_config,
             )
         )
         self.progress("queueing the controller", 0.9)

@@ -57,3 +57,23 @@ def wait_finished(
                 return st
         time.sleep(1.0)
     raise AssertionError(f"run {record.run_id} did not finish; last status {st and st.to_json()}")
+
+
+def build_wheelhouse(folder: Path, python: str = "/usr/bin/python3") -> Path:
+    """Wheels of this machine's optuna (and its dependencies) for ``python``'s version: what a
+    user prepares for a cluster without internet (``pip download``)."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    version = subprocess.run(
+        [python, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "-q", "--only-binary=:all:",
+         "--python-version", version, "-d", str(folder), f"optuna=={metadata.version('optuna')}"],
+        check=True,
+    )  # fmt: skip
+    return folder

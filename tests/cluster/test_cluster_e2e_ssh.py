@@ -1,0 +1,131 @@
+"""The whole path as a user runs it: the CLI over a real sshd as a non-root account, on the real
+single-node SLURM, with a venv made on the "cluster" from uploaded wheels (no internet needed).
+
+submit → status --wait → fetch with 4 workers; every trial COMPLETE; the fetched database holds
+exactly the remote study. Then runs, and resume with more trials.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import shutil
+
+import optuna
+import pytest
+from support.cluster_runs import make_study_folder
+
+from omniopt_desktop.cli import main
+
+pytest.importorskip("support.sshd", reason="the SSH layer's sshd fixture is not there")
+pytestmark = [pytest.mark.slurm, pytest.mark.sshd, pytest.mark.slow]
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+@pytest.fixture(scope="module")
+def remote(sshd_env, slurm_cluster, wheelhouse):
+    account = sshd_env.account
+    base = os.path.join(account.home, f"oo-test-{secrets.token_hex(3)}")
+    config = sshd_env.ssh_config(extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file()}\n")
+    common = ["-F", str(config)]
+    submit_opts = [
+        "--host", "oo-target", *common,
+        "--remote-base", base,
+        "--python", "/usr/bin/python3",
+        "--wheelhouse", str(wheelhouse),
+        "--slurm-setup", slurm_cluster.shell_prefix,
+        "--controller-interval", "1",
+    ]  # fmt: skip
+    yield {"base": base, "common": common, "submit": submit_opts, "account": account}
+    shutil.rmtree(base, ignore_errors=True)
+
+
+def _cli(capsys, *argv):
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def _trials(url):
+    study = optuna.load_study(study_name="quad", storage=url)
+    return [(t.number, t.state, t.params, t.values, t.user_attrs) for t in study.trials]
+
+
+def test_submit_status_fetch_over_ssh(remote, tmp_path, capsys):
+    _, study_path = make_study_folder(tmp_path / "study", n_trials=16, workers=4)
+    code, out, err = _cli(capsys, "submit", str(study_path), *remote["submit"])
+    assert code == 0, err
+    run_id = out.strip().splitlines()[-1]
+    assert run_id.startswith("quad-")
+
+    code, out, err = _cli(
+        capsys, "status", run_id, "--wait", "--json", "--max-interval", "2", *remote["common"]
+    )
+    assert code == 0, err
+    st = json.loads(out.strip().splitlines()[-1])
+    assert st["controller"]["state"] == "done", st
+    assert st["counts"]["COMPLETE"] >= 16 and st["counts"]["RUNNING"] == 0
+    assert st["storage"] == "sqlite"
+    assert [t["number"] for t in st["trials"]] == list(range(len(st["trials"])))
+    assert all(t["state"] == "COMPLETE" for t in st["trials"])
+    workers = {t["worker"] for t in st["trials"]}
+    assert len(workers) >= 2  # several array tasks shared the study
+
+    code, out, err = _cli(
+        capsys, "fetch", run_id, "--dest", str(tmp_path / "snap"), "--logs", *remote["common"]
+    )
+    assert code == 0, err
+    snap = out.strip().splitlines()[-1]
+    assert snap.startswith(str(tmp_path / "snap")) and os.path.isfile(snap)
+    remote_db = os.path.join(remote["base"], "runs", run_id, "study.db")
+    assert _trials("sqlite:///" + snap) == _trials("sqlite:///" + remote_db)
+    assert (tmp_path / "snap" / f"{run_id}-logs" / "trials" / "0" / "stdout.txt").exists()
+    owner = os.stat(remote_db).st_uid
+    assert owner == remote["account"].uid  # the jobs ran as the non-root account
+
+    code, out, _ = _cli(capsys, "runs")
+    assert code == 0 and run_id in out
+
+    # resume with more trials: the same study continues, nothing is lost or duplicated
+    code, out, err = _cli(
+        capsys, "submit", "--resume", run_id, "--add-trials", "4", *remote["common"]
+    )
+    assert code == 0, err and out.strip().splitlines()[-1] == run_id
+    code, out, err = _cli(
+        capsys, "status", run_id, "--wait", "--json", "--max-interval", "2", *remote["common"]
+    )
+    assert code == 0, err
+    st = json.loads(out.strip().splitlines()[-1])
+    assert st["counts"]["COMPLETE"] >= 20
+    numbers = [t["number"] for t in st["trials"]]
+    assert numbers == list(range(len(numbers)))
+
+
+def test_second_submit_reuses_the_environment(remote, tmp_path, capsys):
+    _, study_path = make_study_folder(tmp_path / "study", n_trials=2, workers=1)
+    for _attempt in range(2):
+        code, out, err = _cli(capsys, "submit", str(study_path), *remote["submit"])
+        assert code == 0, err
+    assert "creating the virtual environment" not in err and "wheels" not in err, err
+    run_id = out.strip().splitlines()[-1]
+    code, _, err = _cli(
+        capsys, "status", run_id, "--wait", "--max-interval", "2", *remote["common"]
+    )
+    assert code == 0, err
+    envs = os.listdir(os.path.join(remote["base"], "envs"))
+    assert len(envs) == 1, envs
+
+
+def test_a_failing_program_stops_the_run_with_the_reason(remote, tmp_path, capsys):
+    _, study_path = make_study_folder(
+        tmp_path / "study", n_trials=10, workers=2, max_failures=3, command="sh -c 'exit 3'"
+    )
+    code, out, err = _cli(capsys, "submit", str(study_path), *remote["submit"])
+    assert code == 0, err
+    run_id = out.strip().splitlines()[-1]
+    code, out, err = _cli(
+        capsys, "status", run_id, "--wait", "--max-interval", "2", *remote["common"]
+    )
+    assert code == 1
+    assert "consecutive failed trials" in err and "max_failures = 3" in err

@@ -40,12 +40,13 @@ from .known_hosts import (
     lookup,
 )
 from .secrets import SecretStore
+from .sftp_channel import open_sftp
 from .ssh_config import HostConfig, resolve_host
 from .state import ConnectionState, Listener, StateMachine
 
 log = logging.getLogger(__name__)
 
-WINDOW_SIZE = 16 * 1024 * 1024
+WINDOW_SIZE = 4 * 1024 * 1024  # larger windows make paramiko's channel buffer copies dominate
 MAX_PACKET = 32768
 GLOBAL_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
 
@@ -119,6 +120,7 @@ class Session:
         self._stop = threading.Event()
         self.config: HostConfig | None = None
         self.info: SessionInfo | None = None
+        self.facts: dict[str, object] = {}  # what was learnt about the remote (e.g. sha256sum)
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -230,6 +232,7 @@ class Session:
     def _connect(self) -> None:
         cfg = resolve_host(self.host, self.options.ssh_config)
         self.config = cfg
+        self.facts = {}
         warnings = [str(w) for w in cfg.warnings]
         hops = [resolve_host(h, self.options.ssh_config) for h in cfg.proxy_jump]
         for hop in hops:
@@ -240,7 +243,10 @@ class Session:
         first = chain[0]
         timeout = first.connect_timeout or self.options.connect_timeout
         try:
-            sock: object = socket.create_connection((first.hostname, first.port), timeout=timeout)
+            tcp = socket.create_connection((first.hostname, first.port), timeout=timeout)
+            # small SFTP requests must not wait for delayed ACKs (Nagle): 40 ms stalls otherwise
+            tcp.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            sock: object = tcp
         except OSError as e:
             raise RemoteError(
                 f"cannot reach {first.hostname} port {first.port}: {e.strerror or e}"
@@ -358,9 +364,7 @@ class Session:
                 return self._sftp
             t = self.transport
             try:
-                self._sftp = paramiko.SFTPClient.from_transport(
-                    t, window_size=self.options.window_size, max_packet_size=MAX_PACKET
-                )
+                self._sftp = open_sftp(t, self.options.window_size, MAX_PACKET)
             except Exception as e:
                 self._sftp = None
                 from .noisy_shell import diagnose_sftp_failure

@@ -1,0 +1,48 @@
+"""``omniopt-desktop ssh-check HOST``: connect, show the host key and the login, test the tools."""
+
+from __future__ import annotations
+
+import argparse
+import re
+
+from ..errors import OmniOptError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "ssh-check",
+        help="connect to a cluster over SSH and check python3 and SLURM there",
+        description="Connects to HOST (a ~/.ssh/config alias or user@host[:port]), shows its "
+        "host key fingerprint and the login method, and checks uname, python3, sbatch, squeue "
+        "and sacct. Exit code 0 when all work.",
+    )
+    p.add_argument("host", metavar="HOST")
+    p.add_argument(
+        "--accept-host-key",
+        metavar="SHA256:...",
+        action="append",
+        default=[],
+        help="accept this host-key fingerprint without asking (for scripts); repeatable",
+    )
+    p.add_argument(
+        "-F", "--ssh-config", metavar="FILE", help="SSH config file (default ~/.ssh/config)"
+    )
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..remote.check import ssh_check
+    from ..remote.session import SessionOptions
+    from ..remote.terminal_prompts import TerminalPrompts
+
+    for fp in args.accept_host_key:
+        if not re.fullmatch(r"SHA256:[A-Za-z0-9+/]{43}", fp):
+            raise OmniOptError(
+                f"--accept-host-key {fp!r} is not a SHA256 fingerprint like "
+                f"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
+            )
+    prompts = TerminalPrompts(tuple(args.accept_host_key))
+    result = ssh_check(args.host, prompts, SessionOptions(ssh_config=args.ssh_config))
+    for line in result.lines():
+        print(line)
+    return 0 if result.slurm_ok and not result.python.startswith("not usable") else 1

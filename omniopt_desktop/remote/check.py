@@ -1,0 +1,83 @@
+"""``ssh-check``: connect to a host and report what a cluster run needs (shared by CLI and GUI).
+
+Contract: :func:`ssh_check` connects with the given callbacks, runs ``uname -a``,
+``python3 --version`` and ``sbatch/squeue/sacct --version`` through the SSH runner and returns a
+:class:`CheckResult` (``.lines()`` is the printable report). Connection, host-key and
+authentication failures raise :class:`RemoteError` subclasses; a missing tool is reported, not
+raised.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .callbacks import AuthCallbacks
+from .session import Session, SessionInfo, SessionOptions
+
+TOOLS = ("sbatch", "squeue", "sacct")
+
+
+@dataclass(frozen=True)
+class ToolCheck:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    info: SessionInfo
+    uname: str
+    python: str
+    tools: tuple[ToolCheck, ...]
+    login_noise: str = ""
+
+    @property
+    def slurm_ok(self) -> bool:
+        return all(t.ok for t in self.tools)
+
+    def lines(self) -> list[str]:
+        i = self.info
+        out = [f"connected to {i.host}"]
+        out += [f"via jump host {j}" for j in i.jump_hosts]
+        out += [
+            f"host key: {i.key_type} {i.fingerprint}",
+            f"authenticated by: {', '.join(i.auth_methods)}",
+            f"uname -a: {self.uname or '(no output)'}",
+            f"python3: {self.python}",
+        ]
+        out += [f"{t.name}: {'works' if t.ok else 'NOT WORKING'} ({t.detail})" for t in self.tools]
+        out += [f"warning: {w}" for w in i.warnings]
+        if self.login_noise:
+            out.append(f"warning: {self.login_noise}")
+        return out
+
+
+def _first_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.strip().splitlines() if ln.strip()]
+    return lines[0][:200] if lines else ""
+
+
+def ssh_check(
+    host: str,
+    callbacks: AuthCallbacks | None = None,
+    options: SessionOptions | None = None,
+    timeout: float = 30.0,
+) -> CheckResult:
+    from .noisy_shell import noise_message
+
+    with Session(host, callbacks, options) as session:
+        runner = session.runner()
+        uname = runner.run("uname -a", timeout=timeout)
+        noise = noise_message(session.host, runner.last_noise) if runner.last_noise.strip() else ""
+        py = runner.run("python3 --version 2>&1", timeout=timeout)
+        python = _first_line(py.stdout) if py.ok else f"not usable ({py.describe()})"
+        tools = []
+        for tool in TOOLS:
+            r = runner.run(f"{tool} --version 2>&1", timeout=timeout)
+            detail = _first_line(r.stdout) or r.describe()
+            if r.exit_status == 127:
+                detail = "not found in PATH (module load slurm in ~/.bashrc?)"
+            tools.append(ToolCheck(tool, r.ok, detail))
+        assert session.info is not None
+        return CheckResult(session.info, _first_line(uname.stdout), python, tuple(tools), noise)

@@ -79,6 +79,7 @@ def read_journal(
     study_name: Optional[str] = None,
     after_number: Optional[int] = None,
     numbers: Optional[Sequence[int]] = None,
+    user_attrs: Optional[Sequence[str]] = None,
 ) -> TrialColumns:
     try:
         with open(path, "rb") as f:
@@ -176,7 +177,7 @@ def read_journal(
         chosen = [t for t in chosen if t.number > after_number or t.number in extra]
     if not chosen:
         return empty_columns(info)
-    return _to_columns(info, chosen, dists.get(sid, {}))
+    return _to_columns(info, chosen, dists.get(sid, {}), user_attrs)
 
 
 def _pick(studies: Dict[int, Dict[str, Any]], name: Optional[str], path: str) -> int:
@@ -201,7 +202,12 @@ def _epoch(text: Optional[str]) -> float:
     return d.astimezone(timezone.utc).timestamp()
 
 
-def _to_columns(info: StudyInfo, chosen: List[_Trial], dist_json: Dict[str, Any]) -> TrialColumns:
+def _to_columns(
+    info: StudyInfo,
+    chosen: List[_Trial],
+    dist_json: Dict[str, Any],
+    only: Optional[Sequence[str]] = None,
+) -> TrialColumns:
     n, k = len(chosen), len(info.directions)
     values = np.full((n, k), np.nan)
     for i, t in enumerate(chosen):
@@ -214,6 +220,8 @@ def _to_columns(info: StudyInfo, chosen: List[_Trial], dist_json: Dict[str, Any]
         pinfo[name] = parse_distribution(name, dist_json[name])
         params[name] = np.array([t.params.get(name, np.nan) for t in chosen], dtype=np.float64)
     keys = sorted({key for t in chosen for key in t.attrs})
+    if only is not None:
+        keys = [k for k in keys if k in set(only)]
     attrs = {key: attr_column([t.attrs.get(key) for t in chosen]) for key in keys}
     order = np.argsort([t.number for t in chosen], kind="stable")
     cols = TrialColumns(

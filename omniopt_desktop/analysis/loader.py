@@ -86,11 +86,13 @@ def load_trials(
     study_name: Optional[str] = None,
     after_number: Optional[int] = None,
     numbers: Optional[Sequence[int]] = None,
+    user_attrs: Optional[Sequence[str]] = None,
 ) -> TrialColumns:
     """The trials of one study in ``path`` (a file or a run folder).
 
     ``after_number``: only trials numbered above it, plus those listed in ``numbers``.
     ``study_name``: needed only when the file holds several studies.
+    ``user_attrs``: read only these user attributes (None: all of them).
     """
     path = find_result_file(os.fspath(path))
     for attempt in range(3):
@@ -99,11 +101,11 @@ def load_trials(
         if kind == "sqlite":
             from .sqlite_reader import read_sqlite
 
-            cols = read_sqlite(path, study_name, after_number, numbers)
+            cols = read_sqlite(path, study_name, after_number, numbers, user_attrs=user_attrs)
         else:
             from .journal_reader import read_journal
 
-            cols = read_journal(path, study_name, after_number, numbers)
+            cols = read_journal(path, study_name, after_number, numbers, user_attrs=user_attrs)
         after = fingerprint(path)
         if before is None or after is None or before.inode == after.inode or attempt == 2:
             return _with_frozen_names(cols, path)

@@ -175,9 +175,11 @@ def read_sqlite(
     after_number: Optional[int] = None,
     numbers: Optional[Sequence[int]] = None,
     threads: int = 2,
+    user_attrs: Optional[Sequence[str]] = None,
 ) -> TrialColumns:
     """Trials of one study in ``path``: all, those numbered above ``after_number``, plus any
-    in ``numbers`` (to re-read trials that were still running)."""
+    in ``numbers`` (to re-read trials that were still running). ``user_attrs``: only these
+    keys (None: all)."""
     engine = make_engine(path)
     try:
         with engine.connect() as conn:
@@ -202,7 +204,7 @@ def read_sqlite(
             order = np.argsort(tids, kind="stable")
             sorted_ids = tids[order]
             chunks = [sorted_ids[i : i + CHUNK] for i in range(0, n, CHUNK)]
-            job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema)
+            job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema, user_attrs)
             results = list(pool.map(job, chunks)) if len(chunks) > 1 else [job(c) for c in chunks]
         finally:
             pool.shutdown(wait=True)
@@ -314,9 +316,18 @@ def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[T
 class _ChunkJob:
     """Reads one chunk of trial ids: (pivot rows as float array, {attr key: (ids, values)})."""
 
-    def __init__(self, engine: Any, study_id: int, names: List[str], k: int, schema: SqliteSchema):
+    def __init__(
+        self,
+        engine: Any,
+        study_id: int,
+        names: List[str],
+        k: int,
+        schema: SqliteSchema,
+        keys: Optional[Sequence[str]] = None,
+    ):
         self.engine, self.study_id, self.names, self.k = engine, study_id, names, k
         self.schema = schema
+        self.keys = None if keys is None else list(keys)
 
     def _pivot_sql(self, names: Sequence[str], with_values: bool) -> str:
         cols, joins = ["t.trial_id"], []
@@ -361,18 +372,19 @@ class _ChunkJob:
                 block = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
                 blocks.append(block if g == 0 else block[:, 1:])
             pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
-            attrs = self._attrs(raw, lo, hi)
+            attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
         return pivot, attrs
 
     @staticmethod
     def _attrs(
-        raw: sqlite3.Connection, lo: int, hi: int
+        raw: sqlite3.Connection, lo: int, hi: int, keys: Optional[List[str]] = None
     ) -> Dict[str, Tuple[np.ndarray, List[Any]]]:
         out: Dict[str, Tuple[np.ndarray, List[Any]]] = {}
+        only = "" if keys is None else f" AND key IN ({', '.join('?' for _ in keys)})"
         rows = raw.execute(
             "SELECT key, group_concat(trial_id), '[' || group_concat(ifnull(value_json, 'null')) || ']'"
-            " FROM trial_user_attributes WHERE trial_id BETWEEN ? AND ? GROUP BY key",
-            (lo, hi),
+            f" FROM trial_user_attributes WHERE trial_id BETWEEN ? AND ?{only} GROUP BY key",
+            (lo, hi, *(keys or ())),
         ).fetchall()
         for key, id_text, values_text in rows:
             ids = np.array(id_text.split(","), dtype=np.int64)

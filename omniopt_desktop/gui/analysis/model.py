@@ -1,0 +1,111 @@
+"""The analysis window's state: the loaded trials, the chosen objective, the brushed selection.
+
+Qt-side only in that it announces changes by signal; views listen and never change each other.
+Derived series are computed once per change and cached here so views share them.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Dict, Optional
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ...analysis import derived
+from ...analysis.columns import TrialColumns
+
+
+class AnalysisModel(QObject):
+    columns_changed = Signal()  # new trials (loaded or appended): views redraw
+    objective_changed = Signal(int)
+    selection_changed = Signal()  # brushing in the parallel coordinates
+
+    def __init__(self, parent: Optional[QObject] = None) -> None:
+        super().__init__(parent)
+        self.cols: Optional[TrialColumns] = None
+        self.path: str = ""
+        self.objective = 0
+        self.selection: Optional[np.ndarray] = None  # bool mask over rows, None = all
+        self.version = 0
+        self.last_change = "reload"  # "reload" | "append": views may draw only what is new
+        self._cache: Dict[Any, Any] = {}
+
+    # -- changes -------------------------------------------------------------------------------
+    def set_columns(self, cols: TrialColumns, path: str = "") -> None:
+        self.cols = cols
+        self.path = path or cols.study.source
+        if self.objective >= cols.study.n_objectives:
+            self.objective = 0
+        self.selection = None
+        self.last_change = "reload"
+        self._changed()
+
+    def append(self, new: TrialColumns) -> int:
+        """Merge newer trials (new numbers appended, re-read ones replaced); returns how many."""
+        if self.cols is None:
+            self.set_columns(new)
+            return len(new)
+        self.cols = self.cols.merged(new)
+        if self.selection is not None and len(self.selection) != len(self.cols):
+            self.selection = None
+        self.last_change = "append"
+        self._changed()
+        return len(new)
+
+    def set_objective(self, index: int) -> None:
+        if index != self.objective:
+            self.objective = index
+            self._cache.clear()
+            self.objective_changed.emit(index)
+
+    def set_selection(self, mask: Optional[np.ndarray]) -> None:
+        self.selection = mask
+        self.selection_changed.emit()
+
+    def _changed(self) -> None:
+        self.version += 1
+        self._cache.clear()
+        self.columns_changed.emit()
+
+    # -- shared derived series -----------------------------------------------------------------
+    def _cached(self, key: Any, fn: Any) -> Any:
+        if key not in self._cache:
+            self._cache[key] = fn()
+        return self._cache[key]
+
+    @property
+    def n(self) -> int:
+        return 0 if self.cols is None else len(self.cols)
+
+    def best_row(self) -> Optional[int]:
+        if self.cols is None:
+            return None
+        return self._cached(
+            ("best", self.objective), lambda: derived.best_row(self.cols, self.objective)
+        )
+
+    def pareto_rows(self) -> np.ndarray:
+        if self.cols is None or not self.cols.study.is_multi_objective:
+            return np.empty(0, dtype=int)
+        return self._cached("pareto", lambda: derived.pareto_front_rows(self.cols))
+
+    def importance(self) -> Dict[str, float]:
+        if self.cols is None:
+            return {}
+        return self._cached(
+            ("imp", self.objective), lambda: derived.importance(self.cols, self.objective)
+        )
+
+    def highlighted_rows(self) -> np.ndarray:
+        """Best trial (single objective) or the Pareto front (multi-objective)."""
+        if self.cols is None:
+            return np.empty(0, dtype=int)
+        if self.cols.study.is_multi_objective:
+            return self.pareto_rows()
+        b = self.best_row()
+        return np.array([], dtype=int) if b is None else np.array([b])
+
+    def objective_name(self) -> str:
+        if self.cols is None:
+            return "value"
+        return self.cols.study.objective_names[self.objective]

@@ -1,0 +1,127 @@
+"""Two chosen parameters against each other, trials coloured by objective, over a heat map of
+the mean objective per cell (a coarse contour of the response surface)."""
+
+from __future__ import annotations
+
+from typing import List, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
+
+from ...analysis import derived
+from .base import SinglePlotView
+from .model import AnalysisModel
+from .style import (
+    MAX_SCATTER_POINTS,
+    N_COLOR_BINS,
+    bin_colors,
+    categorical_ticks,
+    colormap,
+    param_axis_values,
+    sample_rows,
+    value_bins,
+)
+
+GRID = 32
+
+
+class Scatter2DView(SinglePlotView):
+    """``bins[b]`` are ScatterPlotItems per colour bin (worst → best); ``heat`` the ImageItem."""
+
+    title = "2-D scatter"
+
+    def __init__(self, model: AnalysisModel, parent: Optional[QWidget] = None) -> None:
+        super().__init__(model, parent)
+        bar = QHBoxLayout()
+        self.x_combo, self.y_combo = QComboBox(), QComboBox()
+        bar.addWidget(QLabel("x"))
+        bar.addWidget(self.x_combo)
+        bar.addWidget(QLabel("y"))
+        bar.addWidget(self.y_combo)
+        bar.addStretch(1)
+        self._layout.insertLayout(0, bar)
+        self.heat = pg.ImageItem()
+        self.heat.setOpacity(0.45)
+        self.plot.addItem(self.heat)
+        colors = bin_colors()
+        self.bins = [pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(c)) for c in colors]
+        for item in self.bins:
+            self.plot.addItem(item)
+        self._names: List[str] = []
+        self.x_combo.currentIndexChanged.connect(lambda _: self.refresh(force=True))
+        self.y_combo.currentIndexChanged.connect(lambda _: self.refresh(force=True))
+        model.objective_changed.connect(lambda _: self.refresh(force=True))
+
+    def set_axes(self, x: str, y: str) -> None:
+        self.x_combo.setCurrentText(x)
+        self.y_combo.setCurrentText(y)
+        self.refresh(force=True)
+
+    def redraw(self) -> None:
+        m = self.model
+        cols = m.cols
+        names = list(cols.param_names)
+        if names != self._names:
+            for combo, default in ((self.x_combo, 0), (self.y_combo, 1)):
+                combo.blockSignals(True)
+                combo.clear()
+                combo.addItems(names)
+                combo.setCurrentIndex(min(default, len(names) - 1))
+                combo.blockSignals(False)
+            self._names = names
+        if len(names) < 1:
+            return
+        xn, yn = self.x_combo.currentText(), self.y_combo.currentText()
+        xi, yi = cols.param_info[xn], cols.param_info[yn]
+        ok = np.flatnonzero(derived.completed_mask(cols))
+        rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS)]
+        x = param_axis_values(xi, cols.params[xn][rows])
+        y = param_axis_values(yi, cols.params[yn][rows])
+        v = cols.values[rows, m.objective]
+        present = ~np.isnan(x) & ~np.isnan(y)
+        x, y, v = x[present], y[present], v[present]
+        bins = value_bins(v, cols.study.directions[m.objective] != "maximize")
+        for b, item in enumerate(self.bins):
+            sel = bins == b
+            item.setData(x=x[sel], y=y[sel])
+        for axis, info in (("bottom", xi), ("left", yi)):
+            ax = self.plot.getAxis(axis)
+            ax.setTicks([categorical_ticks(info)] if info.is_categorical else None)
+            ax.setLogMode(bool(info.log and not info.is_categorical))
+        self.plot.setLabel("bottom", xn)
+        self.plot.setLabel("left", yn)
+        self._heat_map(x, y, v, cols.study.directions[m.objective] != "maximize")
+
+    def _heat_map(self, x: np.ndarray, y: np.ndarray, v: np.ndarray, lower_better: bool) -> None:
+        if len(v) < 20 or np.ptp(x) == 0 or np.ptp(y) == 0:
+            self.heat.clear()
+            return
+        sums, xe, ye = np.histogram2d(x, y, bins=GRID, weights=v)
+        counts, _, _ = np.histogram2d(x, y, bins=[xe, ye])
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean = sums / counts
+        finite = np.isfinite(mean)
+        if not finite.any():
+            self.heat.clear()
+            return
+        lo, hi = float(mean[finite].min()), float(mean[finite].max())
+        score = (mean - lo) / (hi - lo) if hi > lo else np.full_like(mean, 0.5)
+        if lower_better:
+            score = 1.0 - score
+        rgba = (
+            colormap()
+            .map(np.nan_to_num(score, nan=0.0).ravel(), mode="byte")
+            .reshape(GRID, GRID, -1)
+        )
+        rgba[..., 3] = np.where(finite, 255, 0)
+        self.heat.setImage(rgba, levels=None)
+        self.heat.setRect(pg.QtCore.QRectF(xe[0], ye[0], xe[-1] - xe[0], ye[-1] - ye[0]))
+
+    def points(self) -> np.ndarray:
+        """(x, y) of every point drawn, all colour bins together (for tests)."""
+        parts = [np.column_stack(item.getData()) for item in self.bins if len(item.getData()[0])]
+        return np.vstack(parts) if parts else np.empty((0, 2))
+
+
+__all__ = ["Scatter2DView", "N_COLOR_BINS"]

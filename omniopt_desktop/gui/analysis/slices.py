@@ -1,0 +1,90 @@
+"""Slice plots: the objective against each parameter, one small plot per parameter."""
+
+from __future__ import annotations
+
+from typing import Dict, List, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtWidgets import QWidget
+
+from ...analysis import derived
+from .base import AnalysisView
+from .model import AnalysisModel
+from .style import (
+    BEST_COLOR,
+    MAX_SCATTER_POINTS,
+    POINT_COLOR,
+    categorical_ticks,
+    param_axis_values,
+    sample_rows,
+)
+
+COLUMNS = 3
+
+
+class SlicesView(AnalysisView):
+    """``plots[name]`` is the PlotItem and ``scatters[name]`` the ScatterPlotItem of a parameter;
+    x is log10 for log parameters and the choice index for categorical ones."""
+
+    title = "Slices"
+
+    def __init__(self, model: AnalysisModel, parent: Optional[QWidget] = None) -> None:
+        super().__init__(model, parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self._layout.addWidget(self.graphics)
+        self.plots: Dict[str, pg.PlotItem] = {}
+        self.scatters: Dict[str, pg.ScatterPlotItem] = {}
+        self.best: Dict[str, pg.ScatterPlotItem] = {}
+        self._names: List[str] = []
+        self.sampled = False
+        model.objective_changed.connect(lambda _: self.refresh(force=True))
+
+    def export_item(self) -> object:
+        return self.graphics.scene()
+
+    def _build(self, names: List[str]) -> None:
+        self.graphics.clear()
+        self.plots.clear()
+        self.scatters.clear()
+        self.best.clear()
+        for i, name in enumerate(names):
+            plot = self.graphics.addPlot(row=i // COLUMNS, col=i % COLUMNS, title=name)
+            plot.showGrid(x=True, y=True, alpha=0.2)
+            info = self.model.cols.param_info[name]
+            if info.is_categorical:
+                plot.getAxis("bottom").setTicks([categorical_ticks(info)])
+            elif info.log:
+                plot.getAxis("bottom").setLogMode(True)
+            sc = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*POINT_COLOR))
+            best = pg.ScatterPlotItem(
+                size=12, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(*BEST_COLOR)
+            )
+            plot.addItem(sc)
+            plot.addItem(best)
+            self.plots[name], self.scatters[name], self.best[name] = plot, sc, best
+        self._names = names
+
+    def redraw(self) -> None:
+        m = self.model
+        cols = m.cols
+        names = list(cols.param_names)
+        if names != self._names:
+            self._build(names)
+        ok = np.flatnonzero(derived.completed_mask(cols))
+        best = m.best_row()
+        recent = ok[-500:]
+        rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS, keep=np.searchsorted(ok, recent))]
+        self.sampled = len(rows) < len(ok)
+        y = cols.values[rows, m.objective]
+        for name in names:
+            info = cols.param_info[name]
+            x = param_axis_values(info, cols.params[name][rows])
+            present = ~np.isnan(x)
+            self.scatters[name].setData(x=x[present], y=y[present])
+            self.plots[name].setLabel("left", m.objective_name())
+            if best is not None and not np.isnan(cols.params[name][best]):
+                bx = param_axis_values(info, cols.params[name][best : best + 1])
+                self.best[name].setData(x=bx, y=[cols.values[best, m.objective]])
+            else:
+                self.best[name].setData(x=[], y=[])

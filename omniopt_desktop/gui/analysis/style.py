@@ -1,0 +1,133 @@
+"""Shared look and helpers of the analysis views: state colours, colour maps, export."""
+
+from __future__ import annotations
+
+import os
+from typing import List, Optional, Sequence, Tuple
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtGui import QColor
+
+from ...analysis.columns import ParamInfo, TrialState
+from ...errors import OmniOptError
+
+STATE_COLORS = {
+    TrialState.COMPLETE: (31, 119, 180),
+    TrialState.FAIL: (214, 39, 40),
+    TrialState.PRUNED: (255, 127, 14),
+    TrialState.RUNNING: (44, 160, 44),
+    TrialState.WAITING: (127, 127, 127),
+}
+BEST_COLOR = (230, 40, 40)
+POINT_COLOR = (31, 119, 180, 150)
+N_COLOR_BINS = 12
+MAX_SCATTER_POINTS = 20_000  # per scatter in slice plots / 2-D scatter (sampled above that)
+MAX_LINES = 3_000
+MAX_HISTORY_POINTS = 30_000  # history scatter (sampled above that; the best-so-far uses all)  # parallel coordinates lines drawn (sampled above that; brushing uses all)
+
+pg.setConfigOptions(antialias=False, background="w", foreground="k")
+
+
+def colormap() -> pg.ColorMap:
+    return pg.colormap.get("viridis")
+
+
+def bin_colors(n: int = N_COLOR_BINS) -> List[QColor]:
+    """Colours of value bins, worst (0) to best (n-1)."""
+    cmap = colormap()
+    return [cmap.map(i / max(n - 1, 1), mode="qcolor") for i in range(n)]
+
+
+def value_bins(values: np.ndarray, lower_is_better: bool, n: int = N_COLOR_BINS) -> np.ndarray:
+    """Bin index per value by rank (0 = worst, n-1 = best); NaN → -1."""
+    out = np.full(len(values), -1, dtype=int)
+    ok = np.isfinite(values)
+    if not ok.any():
+        return out
+    v = values[ok] if not lower_is_better else -values[ok]  # higher is better from here
+    ranks = np.argsort(np.argsort(v, kind="stable"), kind="stable")
+    if len(v) == 1:
+        out[ok] = n - 1
+    else:
+        out[ok] = np.floor(ranks * (n - 1) / (len(v) - 1) + 0.5).astype(int).clip(0, n - 1)
+    return out
+
+
+def sample_rows(n: int, limit: int, keep: Sequence[int] = (), seed: int = 0) -> np.ndarray:
+    """All rows when n <= limit, else a fixed random sample of ``limit`` rows plus ``keep``."""
+    if n <= limit:
+        return np.arange(n)
+    rng = np.random.default_rng(seed)
+    rows = np.sort(rng.choice(n, size=limit, replace=False))
+    if len(keep):
+        rows = np.union1d(rows, np.asarray(keep, dtype=int))
+    return rows
+
+
+def param_axis_values(info: ParamInfo, x: np.ndarray) -> np.ndarray:
+    """Plot coordinates of a parameter: log10 for log params, the index for choices."""
+    if info.log and not info.is_categorical:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.log10(x)
+    return x
+
+
+def categorical_ticks(info: ParamInfo) -> List[Tuple[float, str]]:
+    return [(float(i), str(c)) for i, c in enumerate(info.choices)]
+
+
+def export_scene(item: object, path: str, width: Optional[int] = None) -> str:
+    """Save a pyqtgraph item (PlotItem, GraphicsLayout or scene) as PNG or SVG by extension."""
+    import pyqtgraph.exporters as ex
+
+    ext = os.path.splitext(path)[1].lower()
+    if ext == ".svg":
+        _export_svg(item, path)
+        return path
+    if ext in (".png", ".jpg", ".jpeg", ".bmp"):
+        exporter = ex.ImageExporter(item)
+        if width:
+            exporter.parameters()["width"] = int(width)
+    else:
+        raise OmniOptError(f"{path}: export as .png or .svg")
+    exporter.export(path)
+    if not os.path.exists(path):
+        raise OmniOptError(f"{path}: the plot could not be written")
+    return path
+
+
+def fit_axis_to_labels(axis: pg.AxisItem, labels: Sequence[str], margin: int = 16) -> None:
+    """Make a vertical axis wide enough for its longest tick label (pyqtgraph drops labels
+    that do not fit)."""
+    from PySide6.QtGui import QFontMetrics
+
+    fm = QFontMetrics(axis.style.get("tickFont") or axis.font())
+    width = max((fm.horizontalAdvance(t) for t in labels), default=0) + margin
+    axis.setWidth(max(width, 40))
+
+
+def _export_svg(item: object, path: str) -> None:
+    """Render a pyqtgraph item (or a whole scene) into an SVG file with Qt's SVG generator.
+
+    (pyqtgraph's SVGExporter cannot parse the path data Qt 6.12 writes.)
+    """
+    from PySide6.QtCore import QRectF, QSize
+    from PySide6.QtGui import QPainter
+    from PySide6.QtSvg import QSvgGenerator
+    from PySide6.QtWidgets import QGraphicsScene
+
+    if isinstance(item, QGraphicsScene):
+        scene, source = item, item.sceneRect()
+    else:
+        scene, source = item.scene(), item.sceneBoundingRect()
+    gen = QSvgGenerator()
+    gen.setFileName(path)
+    gen.setSize(QSize(int(source.width()), int(source.height())))
+    gen.setViewBox(QRectF(0, 0, source.width(), source.height()))
+    gen.setTitle(os.path.basename(path))
+    painter = QPainter(gen)
+    try:
+        scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
+    finally:
+        painter.end()

@@ -1,0 +1,62 @@
+"""Timeline: each trial as a bar from start to end on its worker's row, coloured by state."""
+
+from __future__ import annotations
+
+import time
+from typing import Dict, List, Optional
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from ...analysis import derived
+from ...analysis.columns import TrialState
+from .base import SinglePlotView
+from .model import AnalysisModel
+from .style import STATE_COLORS, fit_axis_to_labels
+
+
+class TimelineView(SinglePlotView):
+    """``segments[state]``: PlotCurveItem of (start, end) pairs at y = worker index;
+    ``workers``: the row labels. Running trials end at the time of drawing."""
+
+    title = "Timeline"
+
+    def __init__(self, model: AnalysisModel, parent: Optional[QWidget] = None) -> None:
+        super().__init__(model, parent)
+        self.plot.setAxisItems({"bottom": pg.DateAxisItem()})
+        self.segments: Dict[TrialState, pg.PlotCurveItem] = {}
+        for state, color in STATE_COLORS.items():
+            pen = pg.mkPen(color, width=6)
+            pen.setCapStyle(Qt.PenCapStyle.FlatCap)
+            item = pg.PlotCurveItem(pen=pen)
+            self.segments[state] = item
+            self.plot.addItem(item)
+        legend = self.plot.addLegend(offset=(-10, 10))
+        for state, item in self.segments.items():
+            legend.addItem(item, state.name.lower())
+        self.workers: List[str] = []
+        self.now = time.time
+
+    def redraw(self) -> None:
+        cols = self.model.cols
+        labels, idx = derived.worker_labels(cols)
+        self.workers = labels
+        start = cols.start
+        end = np.where(np.isnan(cols.complete), self.now(), cols.complete)
+        for state, item in self.segments.items():
+            sel = (cols.state == int(state)) & ~np.isnan(start)
+            n = int(sel.sum())
+            if n == 0:
+                item.setData(x=[], y=[])
+                continue
+            x = np.empty(2 * n)
+            x[0::2], x[1::2] = start[sel], end[sel]
+            y = np.repeat(idx[sel].astype(float), 2)
+            item.setData(x=x, y=y, connect="pairs")
+        ticks = [(float(i), w) for i, w in enumerate(labels)]
+        step = max(1, len(ticks) // 30)
+        self.plot.getAxis("left").setTicks([ticks[::step]])
+        fit_axis_to_labels(self.plot.getAxis("left"), labels[::step])
+        self.plot.setLabel("left", "worker")

@@ -1,0 +1,192 @@
+"""Each analysis view's plotted data, read back from its pyqtgraph items, on known studies."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from support.analysis_columns import T0, multi_objective, single_objective
+
+from omniopt_desktop.analysis import derived
+from omniopt_desktop.analysis.columns import TrialState
+from omniopt_desktop.gui.analysis import AnalysisPanel
+
+
+@pytest.fixture
+def panel(qtbot):
+    p = AnalysisPanel(single_objective())
+    qtbot.addWidget(p)
+    p.resize(1000, 700)
+    p.show()
+    return p
+
+
+@pytest.fixture
+def mo_panel(qtbot):
+    p = AnalysisPanel(multi_objective())
+    qtbot.addWidget(p)
+    p.resize(1000, 700)
+    p.show()
+    return p
+
+
+def xy(item):
+    x, y = item.getData()
+    return np.asarray(x, dtype=float), np.asarray(y, dtype=float)
+
+
+def test_history_points_best_curve_and_log_y(panel):
+    v = panel.show_view("history")
+    x, y = xy(v.points)
+    assert x.tolist() == [0, 1, 3, 4] and y.tolist() == [5, 3, 4, 1]
+    bx, by = xy(v.best_curve)
+    assert bx.tolist() == [0, 1, 1, 3, 3, 4, 4] and by.tolist() == [5, 5, 3, 3, 3, 3, 1]
+    assert xy(v.best_point)[0].tolist() == [4] and xy(v.best_point)[1].tolist() == [1]
+    v.log_y.setChecked(True)
+    assert np.allclose(xy(v.points)[1], np.log10([5, 3, 4, 1]))
+    assert np.allclose(xy(v.best_point)[1], [0.0])
+
+
+def test_slices_per_parameter(panel):
+    v = panel.show_view("slices")
+    assert set(v.scatters) == {"x", "lr", "act"}
+    x, y = xy(v.scatters["x"])
+    assert x.tolist() == [-4, -2, 2, 4] and y.tolist() == [5, 3, 4, 1]
+    assert np.allclose(xy(v.scatters["lr"])[0], [-4, -3, -1, -2])  # log10
+    assert xy(v.scatters["act"])[0].tolist() == [0, 1, 0, 2]  # choice index
+    assert xy(v.best["x"])[0].tolist() == [4]
+
+
+def test_parallel_coordinates_and_brushing_filter_the_table(panel):
+    v = panel.show_view("parallel")
+    assert v.axes == ["x", "lr", "act", "loss"]
+    lines = v.drawn_lines()
+    assert lines.shape == (4, 4)
+    expected = {
+        (0.1, 0.0, 0.0, 1.0),
+        (0.3, 1 / 3, 0.5, 0.5),
+        (0.7, 1.0, 0.0, 0.75),
+        (0.9, 2 / 3, 1.0, 0.0),
+    }
+    assert {tuple(np.round(r, 6)) for r in lines} == {tuple(np.round(e, 6)) for e in expected}
+    v.set_brush(0, 0.5, 1.0)  # x >= 0
+    mask = panel.model.selection
+    assert mask.tolist() == [False, False, True, True, True, True]
+    table = panel.show_view("table")
+    assert sorted(panel.model.cols.number[table.table_model.rows].tolist()) == [2, 3, 4, 5]
+    v2 = panel.show_view("parallel")
+    assert len(v2.drawn_lines()) == 2  # completed trials 3 and 4 stay coloured
+    v2.clear_brushes()
+    assert panel.model.selection is None
+    assert panel.show_view("table").table_model.rowCount() == 6
+
+
+def test_scatter_2d_of_two_parameters(panel):
+    v = panel.show_view("scatter")
+    v.set_axes("x", "act")
+    pts = {tuple(p) for p in v.points()}
+    assert pts == {(-4, 0), (-2, 1), (2, 0), (4, 2)}
+    # the best trial (value 1) is in the best colour bin
+    best_bin = v.bins[-1].getData()
+    assert (4.0, 2.0) in set(zip(best_bin[0], best_bin[1]))
+
+
+def test_importance_bars(panel):
+    v = panel.show_view("importance")
+    shares = v.shares()
+    assert set(shares) == {"x", "lr", "act"}
+    expected = derived.importance(panel.model.cols)
+    total = sum(expected.values())
+    for name, share in shares.items():
+        assert share == pytest.approx(expected[name] / total if total else 0.0)
+    assert v.names[-1] == next(iter(expected))  # most important on top
+
+
+def test_empirical_distribution(panel):
+    v = panel.show_view("distribution")
+    x, y = xy(v.curve)
+    assert x.tolist() == [1, 1, 3, 3, 4, 4, 5, 5]
+    assert y.tolist() == pytest.approx([0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0])
+
+
+def test_pareto_front_multi_objective(mo_panel):
+    v = mo_panel.show_view("pareto")
+    fx, fy = xy(v.front)
+    assert fx.tolist() == [1, 2, 4] and fy.tolist() == [1, 3, 5]
+    ox, oy = xy(v.others)
+    assert sorted(zip(ox.tolist(), oy.tolist())) == [(3, 2), (5, 4)]
+    loss = derived.losses(mo_panel.model.cols)
+    ref = derived.reference_point(loss)
+    assert v.hypervolume == pytest.approx(derived.hypervolume(loss[[0, 1, 3]], ref))
+
+
+def test_pareto_view_on_a_single_objective_study(panel):
+    v = panel.show_view("pareto")
+    assert v.hypervolume is None and "single-objective" in v.hv_label.text()
+
+
+def test_timeline_segments_by_worker_and_state(panel):
+    v = panel.show_view("timeline")
+    v.now = lambda: T0 + 99.0
+    v.refresh(force=True)
+    assert v.workers == ["a:1", "b:2"]
+    x, y = xy(v.segments[TrialState.COMPLETE])
+    assert x.tolist() == [T0, T0 + 5, T0 + 10, T0 + 15, T0 + 30, T0 + 35, T0 + 40, T0 + 45]
+    assert y.tolist() == [0, 0, 1, 1, 1, 1, 0, 0]
+    fx, fy = xy(v.segments[TrialState.FAIL])
+    assert fx.tolist() == [T0 + 20, T0 + 25] and fy.tolist() == [0, 0]
+    rx, _ = xy(v.segments[TrialState.RUNNING])
+    assert rx.tolist() == [T0 + 50, T0 + 99]
+
+
+def test_table_sort_filter_and_best_highlight(panel, qtbot):
+    from PySide6.QtCore import Qt
+
+    v = panel.show_view("table")
+    m = v.table_model
+    titles = [c.title for c in m.columns]
+    assert titles[:6] == ["#", "state", "loss", "x", "lr", "act"]
+    assert m.rowCount() == 6
+    m.sort(2, Qt.SortOrder.AscendingOrder)
+    assert [m.data(m.index(r, 0)) for r in range(6)] == ["4", "1", "3", "0", "2", "5"]
+    assert m.data(m.index(0, 0), Qt.ItemDataRole.BackgroundRole) is not None  # best
+    assert m.data(m.index(1, 0), Qt.ItemDataRole.BackgroundRole) is None
+    assert m.data(m.index(0, 5)) == "gelu"
+    v.state_combo.setCurrentIndex(v.state_combo.findData(int(TrialState.FAIL)))
+    assert m.rowCount() == 1 and m.data(m.index(0, 0)) == "2"
+    v.state_combo.setCurrentIndex(0)
+    v.search.setText("tanh")
+    assert sorted(m.data(m.index(r, 0)) for r in range(m.rowCount())) == ["1", "5"]
+
+
+def test_summary_counts_and_reasons(panel):
+    v = panel.show_view("summary")
+    text = v.text.toPlainText()
+    assert "Best trial #4" in text and "exit code 3" in text
+    assert v.best_command() is None and not v.copy_button.isEnabled()  # no study.json
+
+
+def test_objective_choice_redraws(mo_panel):
+    v = mo_panel.show_view("history")
+    assert xy(v.points)[1].tolist() == [1, 2, 3, 4, 5]
+    mo_panel.objective_combo.setCurrentIndex(1)
+    assert xy(v.points)[1].tolist() == [1, 3, 2, 5, 4]
+    assert xy(v.best_point)[1].tolist() == [5]  # maximised
+
+
+def test_each_view_exports_png_and_svg(panel, tmp_path):
+    for key in (
+        "history",
+        "slices",
+        "parallel",
+        "scatter",
+        "importance",
+        "distribution",
+        "pareto",
+        "timeline",
+    ):
+        for ext in ("png", "svg"):
+            path = panel.export_view(str(tmp_path / f"{key}.{ext}"), key)
+            data = open(path, "rb").read()
+            assert data.startswith(b"\x89PNG") if ext == "png" else b"<svg" in data[:2000]
+    csv = panel.export_view(str(tmp_path / "t.csv"), "table")
+    assert open(csv).read().splitlines()[0].startswith("trial_index,submit_time")

@@ -78,8 +78,8 @@ def _load_key(
 ) -> paramiko.PKey | None:
     try:
         return paramiko.PKey.from_path(path)
-    except paramiko.PasswordRequiredException:
-        pass
+    except (paramiko.PasswordRequiredException, TypeError):
+        pass  # encrypted (cryptography raises TypeError when no password was given)
     except FileNotFoundError:
         return None
     except (paramiko.SSHException, ValueError, OSError) as e:
@@ -88,8 +88,8 @@ def _load_key(
     stored = secrets.get("passphrase", path)
     if stored is not None:
         try:
-            return paramiko.PKey.from_path(path, stored)
-        except (paramiko.SSHException, ValueError):
+            return paramiko.PKey.from_path(path, stored.encode())
+        except (paramiko.SSHException, ValueError, TypeError):
             log.info("stored passphrase for %s no longer fits", path)
     for attempt in range(1, MAX_SECRET_ATTEMPTS + 1):
         answer = callbacks.ask_passphrase(
@@ -98,8 +98,8 @@ def _load_key(
         if answer is None:
             return None
         try:
-            key = paramiko.PKey.from_path(path, answer.secret)
-        except (paramiko.SSHException, ValueError):
+            key = paramiko.PKey.from_path(path, answer.secret.encode())
+        except (paramiko.SSHException, ValueError, TypeError):
             continue
         if answer.remember:
             _remember(secrets, callbacks, "passphrase", path, answer.secret)

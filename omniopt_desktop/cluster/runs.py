@@ -151,7 +151,10 @@ def storage_for(study: Study, fstype: str) -> str:
     """The study's storage choice, made safe for the filesystem of the remote run folder."""
     if study.storage.startswith("postgres"):
         return study.storage
-    on_network = any(fstype.lower().startswith(n) for n in NETWORK_FS)
+    low = fstype.lower()
+    # stat -f prints "UNKNOWN (0x19830326)" for BeeGFS; a filesystem nobody knows gets the
+    # journal, which works everywhere, rather than SQLite, which breaks on network filesystems
+    on_network = any(low.startswith(n) for n in NETWORK_FS) or low.startswith("unknown")
     if study.storage == "auto" or (study.storage == "sqlite" and on_network):
         return "journal" if on_network else "sqlite"
     return study.storage
@@ -215,9 +218,16 @@ class ClusterRuns:
         run_dir = f"{base}/runs/{run_id}"
         q = shlex.quote(run_dir)
         self.progress("creating the run folder", 0.45)
+        probe = (
+            "from omniopt_desktop.engine.storage import filesystem_type as f; import sys; "
+            "print(f(sys.argv[1]) or 'unknown')"
+        )
+        setup = "\n".join(env.setup_lines)
         fstype = (
             self._run(
-                f"mkdir -p {q}/logs {q}/trials {q}/snapshots {q}/slurm {q}/study\nstat -f -c %T {q}"
+                f"mkdir -p {q}/logs {q}/trials {q}/snapshots {q}/slurm {q}/study\n{setup}\n"
+                f"PYTHONPATH={shlex.quote(env.pythonpath or '')} {shlex.quote(env.python)} "
+                f"-c {shlex.quote(probe)} {q} 2>/dev/null || stat -f -c %T {q}"
             )
             .strip()
             .splitlines()[-1]

@@ -3,8 +3,11 @@ submit → status → fetch, and the faults of issue 4 that do not need SSH."""
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import time
+from pathlib import Path
 
 import optuna
 import pytest
@@ -135,3 +138,55 @@ def test_cancel_fails_running_trials_and_keeps_the_database(runs, tmp_path):
     assert all(reasons[n] == "cancelled" for n in cancelled)
     assert runs.registry.get(record.run_id).state == "cancelled"
     assert st.controller_state in ("stopped", "queued") or st.controller_gone
+
+
+def test_trial_of_a_killed_worker_is_failed_and_retried(runs, tmp_path):
+    """SIGKILL leaves the worker no chance to release its trial: the controller sees the job
+    gone, fails the RUNNING trial and enqueues a retry with the same parameters."""
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=6, workers=2, command="sleep 4; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    victim = None
+    deadline = time.monotonic() + 120
+    while victim is None and time.monotonic() < deadline:
+        st = runs.status(record, since=10**9)
+        running = [
+            j
+            for j in st.jobs.jobs.values()
+            if j.name.endswith("-wrk") and j.state.value == "RUNNING"
+        ]
+        if running and st.counts.get("RUNNING", 0) >= 2:
+            victim = running[0].key
+        time.sleep(0.3)
+    assert victim
+    # SIGKILL the worker process itself (a crash, the OOM killer): its batch job then ends
+    pids = [
+        int(p.name)
+        for p in Path("/proc").iterdir()
+        if p.name.isdigit() and _cmdline(p).endswith(f"--worker-id {victim}")
+    ]
+    assert pids, f"no worker process for {victim}"
+    for pid in pids:
+        os.kill(pid, signal.SIGKILL)
+    st = wait_finished(runs, record)
+    assert st.controller_state == "done", st.to_json()
+    trials = optuna.load_study(
+        study_name="quad", storage="sqlite:///" + record.remote_dir + "/study.db"
+    ).trials
+    lost = [t for t in trials if t.state.name == "FAIL"]
+    assert lost, [(t.number, t.state, t.user_attrs.get("oo_fail_reason")) for t in trials]
+    assert all(victim in t.user_attrs["oo_fail_reason"] for t in lost), [
+        (victim, t.number, t.user_attrs) for t in lost
+    ]
+    retried = {t.user_attrs.get("oo_retry_of"): t for t in trials if "oo_retry_of" in t.user_attrs}
+    for t in lost:
+        assert t.number in retried and retried[t.number].params == t.params
+    assert not [t for t in trials if t.state.name == "RUNNING"]
+
+
+def _cmdline(proc: Path) -> str:
+    try:
+        return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""

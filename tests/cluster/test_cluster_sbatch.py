@@ -131,3 +131,34 @@ def test_stop_lead_is_at_most_half_the_limit_but_a_minute_at_least():
     assert stop_lead(Resources(time="3m")) == 90
     assert stop_lead(Resources(time="1m")) == 60
     assert stop_lead(Resources()) == 120
+
+
+@pytest.mark.parametrize("sig", ["USR1", "TERM"])
+def test_worker_script_forwards_the_stop_signal_and_waits(tmp_path, sig):
+    """bash runs no trap while a foreground child runs: the script must background the worker,
+    forward USR1 (time limit) and TERM (scancel) to it as USR1, and exit with its status."""
+    import signal
+    import time
+
+    fake = tmp_path / "fake-python"
+    fake.write_text(
+        "#!/bin/bash\n"
+        f"trap 'echo \"$@\" > {tmp_path}/args; echo stopping > {tmp_path}/got; exit 5' USR1\n"
+        f"touch {tmp_path}/started\n"
+        "while :; do sleep 0.1; done\n"
+    )
+    fake.chmod(0o755)
+    ctx = ScriptContext(str(tmp_path), "sig", env=RemoteEnv(python=str(fake)))
+    script = tmp_path / "worker.sh"
+    script.write_text(render_worker_script(Resources(workers=3), ctx))
+    env = {**os.environ, "SLURM_ARRAY_JOB_ID": "77", "SLURM_ARRAY_TASK_ID": "2"}
+    proc = subprocess.Popen(["bash", str(script)], env=env)
+    deadline = time.monotonic() + 10
+    while not (tmp_path / "started").exists():
+        assert time.monotonic() < deadline, "the worker never started"
+        time.sleep(0.05)
+    proc.send_signal(getattr(signal, f"SIG{sig}"))
+    assert proc.wait(10) == 5
+    assert (tmp_path / "got").read_text().strip() == "stopping"
+    args = (tmp_path / "args").read_text()
+    assert "--workers 3 --worker-index 2 --worker-id 77_2" in args

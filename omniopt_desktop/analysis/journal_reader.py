@@ -173,7 +173,7 @@ def read_journal(
     )
     chosen = [trials[i] for i in st["trials"]]
     if after_number is not None:
-        extra = {int(x) for x in numbers or ()}
+        extra = {int(x) for x in (() if numbers is None else numbers)}
         chosen = [t for t in chosen if t.number > after_number or t.number in extra]
     if not chosen:
         return empty_columns(info)

@@ -266,7 +266,7 @@ def _read_trials(
     )
     args: List[Any] = [study_id]
     if after is not None:
-        extra = sorted({int(x) for x in numbers or ()})
+        extra = sorted({int(x) for x in (() if numbers is None else numbers)})
         sql += " AND (t.number > ?" + "".join(" OR t.number = ?" for _ in extra[:500]) + ")"
         args += [int(after), *extra[:500]]
     rows = _raw(conn).execute(sql, args).fetchall()

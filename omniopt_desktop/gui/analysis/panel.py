@@ -135,7 +135,9 @@ class AnalysisPanel(QWidget):
             return
         from superqt.utils import create_worker
 
-        worker = create_worker(load_trials, path, study_name=name, _start_thread=False)
+        worker = create_worker(
+            load_trials, path, study_name=name, _start_thread=False, _ignore_errors=True
+        )
         worker.returned.connect(lambda cols: self.set_columns(cols, path))
         worker.errored.connect(self._failed)
         self._worker = worker

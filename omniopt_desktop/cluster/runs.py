@@ -21,7 +21,7 @@ import shlex
 import tarfile
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -359,6 +359,10 @@ class ClusterRuns:
         stale, error = False, None
         try:
             jobs = parse_jobs_probe(sections, list(record.job_ids))
+            ctl = job_names(record.tag)[0]
+            for key, job in list(jobs.jobs.items()):
+                if job.source == "gone":  # registry ids are controller jobs
+                    jobs.jobs[key] = replace(job, name=ctl)
         except (PollFailed, ClusterError) as e:
             jobs, stale, error = PollResult(stale=True, error=str(e)), True, str(e)
         text, rc = sections.get("study", ("", None))

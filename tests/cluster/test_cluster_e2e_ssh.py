@@ -11,6 +11,8 @@ import json
 import os
 import secrets
 import shutil
+import subprocess
+import tempfile
 
 import optuna
 import pytest
@@ -129,3 +131,55 @@ def test_a_failing_program_stops_the_run_with_the_reason(remote, tmp_path, capsy
     )
     assert code == 1
     assert "consecutive failed trials" in err and "max_failures = 3" in err
+
+
+def _wrapper(body: str) -> str:
+    """A folder (readable by the test account) holding an ``sbatch`` wrapper."""
+    folder = tempfile.mkdtemp(prefix="oo-sbatch-wrapper-")
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "sbatch")
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return folder
+
+
+def test_sbatch_that_queues_then_exits_1_gives_exactly_one_controller(
+    remote, slurm_cluster, tmp_path, capsys
+):
+    folder = _wrapper(
+        '/usr/bin/sbatch "$@" >/dev/null\n'
+        "echo 'sbatch: error: Socket timed out on send/recv operation' >&2\nexit 1\n"
+    )
+    try:
+        _, study_path = make_study_folder(tmp_path / "study", n_trials=4, workers=2)
+        argv = [*remote["submit"], "--slurm-setup", f'export PATH={folder}:"$PATH"']
+        code, out, err = _cli(capsys, "submit", str(study_path), *argv)
+        assert code == 0, err
+        run_id = out.strip().splitlines()[-1]
+        queued = subprocess.run(
+            ["squeue", "-h", "-t", "all", "-n", f"oo-{run_id}-ctl", "-o", "%i"],
+            env=slurm_cluster.env, capture_output=True, text=True, check=True,
+        ).stdout.split()  # fmt: skip
+        assert len(queued) == 1, queued
+        code, _, err = _cli(
+            capsys, "status", run_id, "--wait", "--max-interval", "2", *remote["common"]
+        )
+        assert code == 0, err
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_unparsable_sbatch_answer_is_one_line_with_the_raw_text(remote, tmp_path, capsys):
+    folder = _wrapper("echo 'Submitted to the moon at 12:00'\n")
+    try:
+        _, study_path = make_study_folder(tmp_path / "study", n_trials=2, workers=1)
+        argv = [*remote["submit"], "--slurm-setup", f'export PATH={folder}:"$PATH"']
+        code, out, err = _cli(capsys, "submit", str(study_path), *argv)
+        assert code == 1
+        line = err.strip().splitlines()[-1]
+        assert (
+            line.startswith("omniopt-desktop: error:") and "Submitted to the moon at 12:00" in line
+        )
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

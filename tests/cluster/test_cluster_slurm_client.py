@@ -129,3 +129,37 @@ def test_watcher_reports_stale_states_and_backs_off():
     assert second.jobs["11"].state is JobState.RUNNING  # last known, not failed
     third = w.update()
     assert third.stale and w.interval > 2
+
+
+def test_a_forgotten_controller_counts_as_gone_not_finished():
+    from omniopt_desktop.cluster.registry import RunRecord
+    from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns
+
+    answer = (
+        "@@oo-section squeue\n@@oo-section-rc 0\n"
+        "@@oo-section sacct\nSlurm accounting storage is disabled\n@@oo-section-rc 1\n"
+        '@@oo-section study\n{"controller": {"state": "running"}, "counts": {}}\n@@oo-section-rc 0\n'
+    )
+    runner = ScriptedRunner([(answer, "", 0)])
+    record = RunRecord("r1", "h", "/r/r1", "r1", "s", job_ids=("11",))
+    st = ClusterRuns(runner, ClusterProfile("h"), registry=None).status(record)
+    assert not st.stale and st.controller_gone and st.finished
+    assert st.jobs.jobs["11"].state is JobState.UNKNOWN
+
+
+def test_a_stale_poll_is_never_finished():
+    from omniopt_desktop.cluster.registry import RunRecord
+    from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns
+
+    answer = (
+        "@@oo-section squeue\nsqueue: error: Socket timed out on send/recv operation\n"
+        '@@oo-section-rc 1\n@@oo-section study\n{"controller": {"state": "done"}}\n'
+        "@@oo-section-rc 0\n"
+    )
+    runner = ScriptedRunner([(answer, "", 0), CommandTimedOut("no answer", None)])
+    record = RunRecord("r1", "h", "/r/r1", "r1", "s", job_ids=("11",))
+    runs = ClusterRuns(runner, ClusterProfile("h"), registry=None)
+    st = runs.status(record)
+    assert st.stale and "Socket timed out" in st.error and not st.finished
+    st = runs.status(record)
+    assert st.stale and not st.finished

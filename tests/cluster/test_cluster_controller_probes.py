@@ -44,12 +44,18 @@ def _make(run_dir, kind, n=30):
     return study
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_status_matches_optuna_and_is_incremental(tmp_path, kind):
-    study = _make(tmp_path, kind)
+def _kind(request, kind):
+    if kind == "postgres":
+        return request.getfixturevalue("postgres_server").create_database()
+    return kind
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
+def test_status_matches_optuna_and_is_incremental(tmp_path, kind, request):
+    study = _make(tmp_path, _kind(request, kind))
     running = study.ask()
     st = C.status(str(tmp_path), since=25, refresh=[2])
-    assert st["storage"] == kind
+    assert st["storage"] == {"postgres": "postgresql"}.get(kind, kind)
     assert st["counts"]["COMPLETE"] == sum(t.state.name == "COMPLETE" for t in study.trials)
     assert st["counts"]["PRUNED"] == sum(t.state.name == "PRUNED" for t in study.trials)
     assert st["counts"]["RUNNING"] == 1
@@ -90,9 +96,9 @@ def test_status_command_prints_one_json_line(tmp_path):
     assert [t["number"] for t in json.loads(out)["trials"]] == [4]
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "journal"])
-def test_snapshot_is_a_sqlite_copy_with_every_trial(tmp_path, kind):
-    study = _make(tmp_path, kind, n=10)
+@pytest.mark.parametrize("kind", ["sqlite", "journal", "postgres"])
+def test_snapshot_is_a_sqlite_copy_with_every_trial(tmp_path, kind, request):
+    study = _make(tmp_path, _kind(request, kind), n=10)
     snap = C.snapshot(str(tmp_path))
     assert snap["path"].startswith(str(tmp_path / "snapshots")) and snap["size"] > 0
     copy = optuna.load_study(study_name="demo", storage="sqlite:///" + snap["path"])

@@ -46,6 +46,7 @@ STATUS_CACHE = ".status-cache.json"
 WORKER_SCRIPT = os.path.join("slurm", "worker.sh")
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 TRIAL_STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
+NOT_PROGRAM_FAILURES = ("interrupted", "cancelled", "worker ")  # see counts_and_streak
 _ACTIVE_JOB = {
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "RESIZING",
     "SIGNALING", "STAGE_OUT", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESV_DEL_HOLD",
@@ -132,24 +133,53 @@ class Controller:
         _write_json(self.state_path, data)
 
     def counts_and_streak(self) -> Tuple[Dict[str, int], int, str]:
-        """Counts by state, consecutive FAILs at the end (by completion), last fail reason."""
+        """Counts by state, consecutive program failures at the end (by completion), the last
+        failure's reason. Trials ended by a stop signal, a cancel or a lost worker are no
+        program failures (they are retried) and neither break nor extend the streak."""
         from optuna.trial import TrialState
 
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
         counts = {s: 0 for s in TRIAL_STATES}
         for t in trials:
             counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        self._retry_interrupted(trials)
         done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
         done.sort(key=lambda t: (t.datetime_complete is None, t.datetime_complete, t.number))
         streak, reason = 0, ""
         for t in reversed(done):
             if t.state != TrialState.FAIL:
                 break
-            if t.user_attrs.get(A.FAIL_REASON, "") == "cancelled":
+            why = str(t.user_attrs.get(A.FAIL_REASON, ""))
+            if why.startswith(NOT_PROGRAM_FAILURES):
                 continue
             streak += 1
-            reason = reason or str(t.user_attrs.get(A.FAIL_REASON, ""))
+            reason = reason or why
         return counts, streak, reason
+
+    def _retry_interrupted(self, trials: Sequence[Any]) -> None:
+        """A worker stopped by a signal (time limit, scancel) failed its trial "interrupted":
+        enqueue it again with the same parameters, once per attempt (``study.max_retries``)."""
+        import optuna
+        from optuna.trial import TrialState
+
+        from .leases import ATTEMPT
+
+        retried = {t.user_attrs.get(A.RETRY_OF) for t in trials if A.RETRY_OF in t.user_attrs}
+        for t in trials:
+            why = str(t.user_attrs.get(A.FAIL_REASON, ""))
+            if t.state != TrialState.FAIL or not why.startswith("interrupted") or not t.params:
+                continue
+            attempt = int(t.user_attrs.get(ATTEMPT, 0))
+            if t.number in retried or attempt >= self.model.max_retries:
+                continue
+            study = optuna.load_study(study_name=self.model.name, storage=self.storage)
+            study.enqueue_trial(
+                dict(t.params),
+                user_attrs={A.RETRY_OF: t.number, ATTEMPT: attempt + 1},
+                skip_if_exists=False,
+            )
+            retried.add(t.number)
+            log.info("trial %d was interrupted; enqueued again", t.number)
 
     def live_workers(self) -> Optional[Set[str]]:
         """Ids (``J_T``) of this run's worker jobs still queued or running; None: no answer."""

@@ -83,6 +83,14 @@ def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
     assert st.controller_state == "done", st.to_json()
     assert st.counts["COMPLETE"] >= 16
     assert st.study["controller"]["worker_submissions"] >= 4  # the cancelled worker was replaced
+    trials = optuna.load_study(
+        study_name="quad", storage="sqlite:///" + record.remote_dir + "/study.db"
+    ).trials
+    interrupted = [t for t in trials if t.state.name == "FAIL"]
+    retried = {t.user_attrs.get("oo_retry_of"): t for t in trials if "oo_retry_of" in t.user_attrs}
+    for t in interrupted:  # the stopped worker's trial is run again with the same parameters
+        assert t.user_attrs["oo_fail_reason"].startswith("interrupted")
+        assert t.number in retried and retried[t.number].params == t.params
 
 
 def test_a_program_that_always_fails_stops_after_max_failures(runs, tmp_path):

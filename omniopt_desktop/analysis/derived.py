@@ -290,11 +290,40 @@ def counts_by_state(cols: TrialColumns) -> Dict[str, int]:
 
 
 def worker_labels(cols: TrialColumns) -> Tuple[List[str], np.ndarray]:
-    """Distinct workers (oo_worker, else oo_hostname, else '?') and each trial's worker index."""
+    """Distinct workers (oo_worker, else oo_hostname, else '?'), in order of first appearance,
+    and each trial's worker index."""
     for key in (A.WORKER, A.HOSTNAME):
         col = cols.user_attrs.get(key)
         if col is not None:
-            text = np.array(["?" if (v is None or v != v) else str(v) for v in col], dtype=object)
-            labels, idx = np.unique(text.astype(str), return_inverse=True)
-            return [str(x) for x in labels], idx
+            index: Dict[str, int] = {}
+            idx = np.fromiter(
+                (
+                    index.setdefault("?" if (v is None or v != v) else str(v), len(index))
+                    for v in col
+                ),
+                dtype=np.int64,
+                count=len(col),
+            )
+            return list(index), idx
     return ["?"], np.zeros(len(cols), dtype=int)
+
+
+def merged_segments(
+    start: np.ndarray, end: np.ndarray, row: np.ndarray, gap: float
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Segments on the same row closer than ``gap`` joined into one (drawing 100,000 bars
+    that are narrower than a pixel is slow and looks the same)."""
+    if not len(start):
+        return start, end, row
+    order = np.lexsort((start, row))
+    s, e, r = start[order], end[order], row[order]
+    # the furthest end so far within each row: rows are lifted apart by a large offset so
+    # that one running maximum over all of them never mixes two rows
+    new_row = np.r_[True, r[1:] != r[:-1]]
+    group = np.cumsum(new_row) - 1
+    offset = group * (float(np.nanmax(e) - np.nanmin(s) + 1.0) * 2.0)
+    reach = np.maximum.accumulate(e + offset) - offset
+    opens = np.r_[True, (s[1:] > reach[:-1] + gap) | new_row[1:]]
+    first = np.flatnonzero(opens)
+    last = np.r_[first[1:], len(s)] - 1
+    return s[first], reach[last], r[first]

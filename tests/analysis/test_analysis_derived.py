@@ -109,14 +109,15 @@ def test_failures_by_reason_and_counts(tmp_path):
     assert counts["FAIL"] == 4 and counts["PRUNED"] == 1 and counts["RUNNING"] == 1
     assert counts["COMPLETE"] == 15
     labels, idx = derived.worker_labels(c)
+    # in order of first appearance; the RUNNING trial has no worker yet
     assert labels == [
-        "?",
         "host0:100",
-        "host0:101",
+        "host1:101",
         "host0:102",
         "host1:100",
-        "host1:101",
+        "host0:101",
         "host1:102",
+        "?",
     ]
     assert len(idx) == len(c)
 
@@ -124,3 +125,11 @@ def test_failures_by_reason_and_counts(tmp_path):
 def test_empirical_distribution():
     v, f = derived.empirical_distribution(_cols([3, 1, 2, np.nan], states=[1, 1, 1, 3]))
     assert v.tolist() == [1, 2, 3] and f.tolist() == pytest.approx([1 / 3, 2 / 3, 1])
+
+
+def test_merged_segments_join_close_bars_per_row():
+    start = np.array([0.0, 1.2, 5.0, 0.0, 10.0, 0.5])
+    end = np.array([1.0, 2.0, 6.0, 3.0, 11.0, 0.8])
+    row = np.array([0, 0, 0, 1, 1, 0])
+    s, e, r = derived.merged_segments(start, end, row, gap=0.5)
+    assert list(zip(s, e, r)) == [(0.0, 2.0, 0), (5.0, 6.0, 0), (0.0, 3.0, 1), (10.0, 11.0, 1)]

@@ -39,7 +39,7 @@ def test_history_points_best_curve_and_log_y(panel):
     x, y = xy(v.points)
     assert x.tolist() == [0, 1, 3, 4] and y.tolist() == [5, 3, 4, 1]
     bx, by = xy(v.best_curve)
-    assert bx.tolist() == [0, 1, 1, 3, 3, 4, 4] and by.tolist() == [5, 5, 3, 3, 3, 3, 1]
+    assert bx.tolist() == [0, 1, 1, 4, 4, 4] and by.tolist() == [5, 5, 3, 3, 1, 1]
     assert xy(v.best_point)[0].tolist() == [4] and xy(v.best_point)[1].tolist() == [1]
     v.log_y.setChecked(True)
     assert np.allclose(xy(v.points)[1], np.log10([5, 3, 4, 1]))
@@ -130,8 +130,14 @@ def test_timeline_segments_by_worker_and_state(panel):
     v.refresh(force=True)
     assert v.workers == ["a:1", "b:2"]
     x, y = xy(v.segments[TrialState.COMPLETE])
-    assert x.tolist() == [T0, T0 + 5, T0 + 10, T0 + 15, T0 + 30, T0 + 35, T0 + 40, T0 + 45]
-    assert y.tolist() == [0, 0, 1, 1, 1, 1, 0, 0]
+    bars = set(zip(x[0::2].tolist(), x[1::2].tolist(), y[0::2].tolist()))
+    assert bars == {
+        (T0, T0 + 5, 0),
+        (T0 + 10, T0 + 15, 1),
+        (T0 + 30, T0 + 35, 1),
+        (T0 + 40, T0 + 45, 0),
+    }
+    assert (y[0::2] == y[1::2]).all()
     fx, fy = xy(v.segments[TrialState.FAIL])
     assert fx.tolist() == [T0 + 20, T0 + 25] and fy.tolist() == [0, 0]
     rx, _ = xy(v.segments[TrialState.RUNNING])

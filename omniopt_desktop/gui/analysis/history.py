@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 from ...analysis import derived
 from .base import SinglePlotView
 from .model import AnalysisModel
-from .style import BEST_COLOR, MAX_HISTORY_POINTS, POINT_COLOR, sample_rows
+from .style import BEST_COLOR, MAX_HISTORY_POINTS, POINT_COLOR, AppendableScatter, sample_rows
 
 
 class HistoryView(SinglePlotView):
@@ -28,12 +28,12 @@ class HistoryView(SinglePlotView):
         bar.addWidget(self.log_y)
         bar.addStretch(1)
         self._layout.insertLayout(0, bar)
-        self.points = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*POINT_COLOR))
+        self.points = AppendableScatter(self.plot, size=4, pen=None, brush=pg.mkBrush(*POINT_COLOR))
         self.best_curve = pg.PlotCurveItem(pen=pg.mkPen(BEST_COLOR, width=2))
         self.best_point = pg.ScatterPlotItem(
             size=14, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(*BEST_COLOR)
         )
-        for item in (self.points, self.best_curve, self.best_point):
+        for item in (self.best_curve, self.best_point):
             self.plot.addItem(item)
         self.plot.setLabel("bottom", "trial number")
         self._drawn: Optional[np.ndarray] = None  # numbers of the points drawn
@@ -67,7 +67,7 @@ class HistoryView(SinglePlotView):
         if incremental:
             new = ~np.isin(bsf.number, self._drawn)
             if new.any():
-                self.points.addPoints(x=x[new], y=self._y(bsf.value[new]))
+                self.points.append(x[new], self._y(bsf.value[new]))
                 self._drawn = np.union1d(self._drawn, bsf.number[new])
         else:
             # above MAX_HISTORY_POINTS a fixed sample is drawn (plus the latest trials)
@@ -75,13 +75,16 @@ class HistoryView(SinglePlotView):
                 len(x), MAX_HISTORY_POINTS, keep=np.arange(max(0, len(x) - 1000), len(x))
             )
             self.sampled = len(rows) < len(x)
-            self.points.setData(x=x[rows], y=self._y(bsf.value[rows]))
+            self.points.set(x[rows], self._y(bsf.value[rows]))
             self._drawn = bsf.number[rows]
         self._drawn_key = key
         if len(x):
-            # best so far as a step line: hold each best until the next completed trial
-            sx = np.repeat(x, 2)[1:]
-            sy = np.repeat(bsf.best, 2)[:-1]
+            # best so far as a step line through the trials where it improved, to the last one
+            change = np.flatnonzero(np.r_[True, bsf.best[1:] != bsf.best[:-1]])
+            kx = np.r_[x[change], x[-1]]
+            ky = np.r_[bsf.best[change], bsf.best[-1]]
+            sx = np.repeat(kx, 2)[1:-1]
+            sy = np.repeat(ky, 2)[:-2]
             self.best_curve.setData(x=sx, y=self._y(sy))
             b = m.best_row()
             self.best_point.setData(

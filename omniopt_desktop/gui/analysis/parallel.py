@@ -45,6 +45,7 @@ class ParallelView(SinglePlotView):
         self.best_curve = pg.PlotCurveItem(pen=pg.mkPen(BEST_COLOR, width=3))
         self.brushes: List[pg.LinearRegionItem] = []
         self._labels: List[pg.TextItem] = []
+        self._labelled: List[Tuple[str, str]] = []
         self._norm: Optional[np.ndarray] = None  # (n, axes) in 0..1
         self._norm_version = -1
         self._emitting = False
@@ -119,6 +120,7 @@ class ParallelView(SinglePlotView):
             self.plot.addItem(region)
             self.brushes.append(region)
         self._labels = []
+        self._labelled = []
 
     def redraw(self) -> None:
         m = self.model
@@ -127,16 +129,10 @@ class ParallelView(SinglePlotView):
         if names != self.axes:
             self._build_axes(names)
         norm = self.normalized()
-        for item in self._labels:
-            self.plot.removeItem(item)
-        self._labels = []
-        for i, (lo, hi) in enumerate(self._ranges):
-            for y, text, anchor in ((0.0, lo, (0.5, 0.0)), (1.0, hi, (0.5, 1.0))):
-                t = pg.TextItem(text, color=(80, 80, 80), anchor=anchor)
-                t.setPos(i, y)
-                self.plot.addItem(t)
-                self._labels.append(t)
+        if self._ranges != self._labelled:
+            self._label_axes()
         ok = np.flatnonzero(derived.completed_mask(cols))
+
         rows = ok[sample_rows(len(ok), MAX_LINES, keep=np.arange(max(0, len(ok) - 300), len(ok)))]
         sel = m.selection
         chosen = rows if sel is None else rows[sel[rows]]
@@ -156,6 +152,18 @@ class ParallelView(SinglePlotView):
             f"{total} of {len(ok)} completed trials selected"
             + (f" ({shown} lines drawn)" if shown < total else "")
         )
+
+    def _label_axes(self) -> None:
+        for item in self._labels:
+            self.plot.removeItem(item)
+        self._labels = []
+        for i, (lo, hi) in enumerate(self._ranges):
+            for y, text, anchor in ((0.0, lo, (0.5, 0.0)), (1.0, hi, (0.5, 1.0))):
+                t = pg.TextItem(text, color=(80, 80, 80), anchor=anchor)
+                t.setPos(i, y)
+                self.plot.addItem(t)
+                self._labels.append(t)
+        self._labelled = list(self._ranges)
 
     def drawn_lines(self) -> np.ndarray:
         """The (lines, axes) y values currently drawn in colour (all bins together)."""

@@ -15,6 +15,7 @@ from .style import (
     BEST_COLOR,
     MAX_SCATTER_POINTS,
     POINT_COLOR,
+    AppendableScatter,
     categorical_ticks,
     param_axis_values,
     sample_rows,
@@ -34,10 +35,13 @@ class SlicesView(AnalysisView):
         self.graphics = pg.GraphicsLayoutWidget()
         self._layout.addWidget(self.graphics)
         self.plots: Dict[str, pg.PlotItem] = {}
-        self.scatters: Dict[str, pg.ScatterPlotItem] = {}
+        self.scatters: Dict[str, AppendableScatter] = {}
         self.best: Dict[str, pg.ScatterPlotItem] = {}
         self._names: List[str] = []
         self.sampled = False
+        self._drawn = None
+        self._drawn_names: List[str] = []
+        self._drawn_key = -1
         model.objective_changed.connect(lambda _: self.refresh(force=True))
 
     def export_item(self) -> object:
@@ -56,11 +60,10 @@ class SlicesView(AnalysisView):
                 plot.getAxis("bottom").setTicks([categorical_ticks(info)])
             elif info.log:
                 plot.getAxis("bottom").setLogMode(True)
-            sc = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(*POINT_COLOR))
+            sc = AppendableScatter(plot, size=4, pen=None, brush=pg.mkBrush(*POINT_COLOR))
             best = pg.ScatterPlotItem(
                 size=12, symbol="star", pen=pg.mkPen("k"), brush=pg.mkBrush(*BEST_COLOR)
             )
-            plot.addItem(sc)
             plot.addItem(best)
             self.plots[name], self.scatters[name], self.best[name] = plot, sc, best
         self._names = names
@@ -73,15 +76,32 @@ class SlicesView(AnalysisView):
             self._build(names)
         ok = np.flatnonzero(derived.completed_mask(cols))
         best = m.best_row()
-        recent = ok[-500:]
-        rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS, keep=np.searchsorted(ok, recent))]
-        self.sampled = len(rows) < len(ok)
+        incremental = (
+            m.last_change == "append"
+            and names == self._drawn_names
+            and self._drawn_key == m.objective
+            and self.drawn_version == m.version - 1
+            and self._drawn is not None
+        )
+        if incremental:
+            rows = ok[~np.isin(cols.number[ok], self._drawn)]
+            self._drawn = np.union1d(self._drawn, cols.number[rows])
+        else:
+            keep = np.arange(max(0, len(ok) - 500), len(ok))
+            rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS, keep=keep)]
+            self.sampled = len(rows) < len(ok)
+            self._drawn = cols.number[rows]
+        self._drawn_names, self._drawn_key = names, m.objective
         y = cols.values[rows, m.objective]
         for name in names:
             info = cols.param_info[name]
             x = param_axis_values(info, cols.params[name][rows])
             present = ~np.isnan(x)
-            self.scatters[name].setData(x=x[present], y=y[present])
+            if incremental:
+                if present.any():
+                    self.scatters[name].append(x[present], y[present])
+            else:
+                self.scatters[name].set(x[present], y[present])
             self.plots[name].setLabel("left", m.objective_name())
             if best is not None and not np.isnan(cols.params[name][best]):
                 bx = param_axis_values(info, cols.params[name][best : best + 1])

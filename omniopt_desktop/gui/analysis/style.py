@@ -23,8 +23,8 @@ BEST_COLOR = (230, 40, 40)
 POINT_COLOR = (31, 119, 180, 150)
 N_COLOR_BINS = 12
 MAX_SCATTER_POINTS = 20_000  # per scatter in slice plots / 2-D scatter (sampled above that)
-MAX_LINES = 3_000
-MAX_HISTORY_POINTS = 30_000  # history scatter (sampled above that; the best-so-far uses all)  # parallel coordinates lines drawn (sampled above that; brushing uses all)
+MAX_LINES = 1_500
+MAX_HISTORY_POINTS = 20_000  # history scatter (sampled above that; the best-so-far uses all)  # parallel coordinates lines drawn (sampled above that; brushing uses all)
 
 pg.setConfigOptions(antialias=False, background="w", foreground="k")
 
@@ -131,3 +131,41 @@ def _export_svg(item: object, path: str) -> None:
         scene.render(painter, QRectF(0, 0, source.width(), source.height()), source)
     finally:
         painter.end()
+
+
+class AppendableScatter:
+    """A scatter that appends cheaply: a large ``base`` item set at full redraws and a small
+    ``recent`` item that takes appended points (pyqtgraph's addPoints copies and re-indexes
+    the whole item). Above ``RECENT_LIMIT`` appended points the next append folds them in."""
+
+    RECENT_LIMIT = 5_000
+
+    def __init__(self, plot: pg.PlotItem, **opts: object) -> None:
+        self.base = pg.ScatterPlotItem(**opts)
+        self.recent = pg.ScatterPlotItem(**opts)
+        plot.addItem(self.base)
+        plot.addItem(self.recent)
+        self._rx = np.empty(0)
+        self._ry = np.empty(0)
+
+    def set(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.base.setData(x=np.asarray(x, dtype=float), y=np.asarray(y, dtype=float))
+        self._rx, self._ry = np.empty(0), np.empty(0)
+        self.recent.setData(x=self._rx, y=self._ry)
+
+    def append(self, x: np.ndarray, y: np.ndarray) -> None:
+        rx = np.concatenate([self._rx, np.asarray(x, dtype=float)])
+        ry = np.concatenate([self._ry, np.asarray(y, dtype=float)])
+        if len(rx) > self.RECENT_LIMIT:
+            bx, by = self.base.getData()
+            self.set(np.concatenate([bx, rx]), np.concatenate([by, ry]))
+            return
+        self._rx, self._ry = rx, ry
+        self.recent.setData(x=rx, y=ry)
+
+    def getData(self) -> tuple:  # noqa: N802 - reads like the pyqtgraph items it stands for
+        bx, by = self.base.getData()
+        return np.concatenate([bx, self._rx]), np.concatenate([by, self._ry])
+
+    def clear(self) -> None:
+        self.set(np.empty(0), np.empty(0))

@@ -16,6 +16,8 @@ from .base import SinglePlotView
 from .model import AnalysisModel
 from .style import STATE_COLORS, fit_axis_to_labels
 
+MAX_SEGMENTS_PER_ROW = 2_000  # segments closer than span/this are drawn as one
+
 
 class TimelineView(SinglePlotView):
     """``segments[state]``: PlotCurveItem of (start, end) pairs at y = worker index;
@@ -38,6 +40,8 @@ class TimelineView(SinglePlotView):
             legend.addItem(item, state.name.lower())
         self.workers: List[str] = []
         self.now = time.time
+        self.merge = True  # join segments closer than a pixel or so
+        self.drawn_segments = 0
 
     def redraw(self) -> None:
         cols = self.model.cols
@@ -45,16 +49,23 @@ class TimelineView(SinglePlotView):
         self.workers = labels
         start = cols.start
         end = np.where(np.isnan(cols.complete), self.now(), cols.complete)
+        finite = start[~np.isnan(start)]
+        span = float(end[~np.isnan(start)].max() - finite.min()) if len(finite) else 0.0
+        gap = span / MAX_SEGMENTS_PER_ROW if self.merge else 0.0
+        self.drawn_segments = 0
         for state, item in self.segments.items():
             sel = (cols.state == int(state)) & ~np.isnan(start)
-            n = int(sel.sum())
-            if n == 0:
+            if not sel.any():
                 item.setData(x=[], y=[])
                 continue
+            s0, e0, r0 = start[sel], end[sel], idx[sel].astype(float)
+            if gap > 0:
+                s0, e0, r0 = derived.merged_segments(s0, e0, r0, gap)
+            n = len(s0)
+            self.drawn_segments += n
             x = np.empty(2 * n)
-            x[0::2], x[1::2] = start[sel], end[sel]
-            y = np.repeat(idx[sel].astype(float), 2)
-            item.setData(x=x, y=y, connect="pairs")
+            x[0::2], x[1::2] = s0, e0
+            item.setData(x=x, y=np.repeat(r0, 2), connect="pairs")
         ticks = [(float(i), w) for i, w in enumerate(labels)]
         step = max(1, len(ticks) // 30)
         self.plot.getAxis("left").setTicks([ticks[::step]])

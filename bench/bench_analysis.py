@@ -1,0 +1,128 @@
+"""Benchmark of the analysis side at 100,000 trials.
+
+Builds a 100,000-trial, 10-parameter Optuna SQLite study (Optuna creates the schema, rows are
+inserted with SQL), then prints:
+
+* ``open --screenshot`` wall time (a new process, start-up included; target <= 3 s),
+* the loader alone, and its speed relative to ``optuna.load_study(...).get_trials()`` on the
+  same file (target >= 60x),
+* the time to append 100 new trials to the live views of that study (incremental read of the
+  new trials + merge + redraw of the visible view + paint; target <= 100 ms).
+
+    python bench/bench_analysis.py [--trials 100000] [--skip-optuna] [--db PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def timed(fn, repeat: int = 3):
+    times = []
+    result = None
+    for _ in range(repeat):
+        t = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times), min(times), result
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=100_000)
+    ap.add_argument("--params", type=int, default=10)
+    ap.add_argument("--skip-optuna", action="store_true", help="skip the slow Optuna baseline")
+    ap.add_argument("--db", help="use (or create) this database instead of a temporary one")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+
+    from support.analysis_studies import make_bulk_db
+
+    tmp = tempfile.mkdtemp(prefix="oo-bench-analysis-")
+    db = args.db or os.path.join(tmp, "study.db")
+    if not os.path.exists(db):
+        t = time.perf_counter()
+        make_bulk_db(db, args.trials, n_params=args.params)
+        print(f"built {args.trials} trials x {args.params} params in {time.perf_counter() - t:.1f} s: {db}")
+    print(f"database: {os.path.getsize(db) / 1e6:.0f} MB, load average {os.getloadavg()[0]:.2f}")
+
+    # 1. open --screenshot, a new process each time
+    png = os.path.join(tmp, "shot.png")
+    cmd = [sys.executable, "-m", "omniopt_desktop.cli", "open", db, "--screenshot", png]
+
+    def shot():
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise SystemExit(f"open --screenshot failed: {proc.stderr.strip()}")
+
+    med, best, _ = timed(shot, args.repeat)
+    print(f"open --screenshot (wall, new process): median {med:.2f} s, best {best:.2f} s  (target <= 3 s)")
+
+    # 2. the loader alone
+    from omniopt_desktop.analysis.loader import load_trials
+
+    med_load, best_load, cols = timed(lambda: load_trials(db), args.repeat)
+    print(
+        f"loader (all columns, all user attrs): median {med_load:.2f} s, best {best_load:.2f} s"
+        f" for {len(cols)} trials"
+    )
+
+    if not args.skip_optuna:
+        import optuna
+
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        t = time.perf_counter()
+        trials = optuna.load_study(study_name=None, storage=f"sqlite:///{db}").get_trials()
+        t_optuna = time.perf_counter() - t
+        assert len(trials) == len(cols)
+        print(
+            f"optuna.load_study().get_trials(): {t_optuna:.1f} s -> loader is"
+            f" {t_optuna / med_load:.0f}x faster (median), {t_optuna / best_load:.0f}x (best)  (target >= 60x)"
+        )
+
+    # 3. append 100 new trials to the live views
+    from PySide6.QtWidgets import QApplication
+
+    from omniopt_desktop.gui.analysis import AnalysisPanel
+
+    app = QApplication.instance() or QApplication([])
+    panel = AnalysisPanel(cols)
+    panel.model.path = db
+    panel.resize(1400, 900)
+    panel.show()
+    app.processEvents()
+    start = len(cols)
+    for key in ("history", "parallel", "timeline", "table", "slices"):
+        panel.show_view(key)
+        app.processEvents()
+        panel.current_view().repaint()
+        make_bulk_db(db, 100, n_params=args.params, create=False, start_number=start, seed=start)
+        t = time.perf_counter()
+        new = load_trials(db, after_number=panel.model.cols.last_number)
+        t_read = time.perf_counter() - t
+        panel.append_trials(new)
+        panel.flush()  # the redraw the throttle timer would do
+        panel.current_view().repaint()  # and the one paint that follows
+        total = time.perf_counter() - t
+        start += 100
+        print(
+            f"append 100 trials to {panel.model.n - 100} with '{key}' visible: {total * 1000:.0f} ms"
+            f" (incremental read {t_read * 1000:.0f} ms)  (target <= 100 ms)"
+        )
+    panel.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

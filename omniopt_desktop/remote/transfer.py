@@ -2,7 +2,8 @@
 
 Contract:
 - :meth:`Transfer.upload_file` writes ``.<name>.oo-part-<random>`` next to the target with
-  pipelined writes, checks its size (and SHA-256 with the remote ``sha256sum`` when present),
+  pipelined writes, checks its size (and SHA-256 with the remote ``openssl dgst`` or
+  ``sha256sum`` when present),
   copies the local mode and mtime, then ``posix_rename``s it over the target. On any failure or
   cancel the temporary file is removed when possible and the old target is untouched.
 - :meth:`Transfer.upload_tree` uploads a folder incrementally: a file is skipped when the remote
@@ -21,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import queue
 import secrets as _random
 import shlex
 import stat
@@ -135,25 +137,35 @@ class Transfer:
         self.verify_hash = verify_hash
 
     # -- helpers -------------------------------------------------------------------------------
-    def _has_sha256sum(self) -> bool:
+    def _hash_tool(self) -> str | None:
+        """``openssl`` (fast, uses SHA CPU instructions), else ``sha256sum``, else None."""
         facts = self.session.facts
-        if "sha256sum" not in facts:
-            r = self.session.runner().run("command -v sha256sum >/dev/null 2>&1", timeout=30)
-            facts["sha256sum"] = r.exit_status == 0
-        return bool(facts["sha256sum"])
+        if "hash_tool" not in facts:
+            r = self.session.runner().run(
+                "if command -v openssl >/dev/null 2>&1 && openssl dgst -sha256 -r /dev/null "
+                ">/dev/null 2>&1; then echo openssl; elif command -v sha256sum >/dev/null 2>&1; "
+                "then echo sha256sum; fi",
+                timeout=30,
+            )
+            facts["hash_tool"] = r.stdout.strip() or None
+        return facts["hash_tool"]  # type: ignore[return-value]
 
     def remote_sha256(self, paths: list[str]) -> dict[str, str]:
-        """SHA-256 of remote files (missing files absent); needs ``sha256sum`` remotely."""
+        """SHA-256 of remote files (missing files absent); {} when the remote has no tool."""
+        tool = self._hash_tool()
+        if tool is None:
+            return {}
         out: dict[str, str] = {}
         for i in range(0, len(paths), 200):
-            batch = paths[i : i + 200]
-            cmd = "sha256sum -- " + " ".join(shlex.quote(p) for p in batch) + " 2>/dev/null"
+            batch = [p if not p.startswith("-") else "./" + p for p in paths[i : i + 200]]
+            head = "openssl dgst -sha256 -r " if tool == "openssl" else "sha256sum -- "
+            cmd = head + " ".join(shlex.quote(p) for p in batch) + " 2>/dev/null"
             r = self.session.runner().run(cmd, timeout=600)
             for line in r.stdout.splitlines():
-                digest, _, name = line.partition("  ")
-                if name.startswith("\\"):  # escaped names: skip, they will be re-uploaded
-                    continue
-                out[name] = digest
+                digest, sep, name = line.partition(" *" if tool == "openssl" else "  ")
+                if not sep or digest.startswith("\\") or len(digest) != 64:
+                    continue  # escaped names: skipped, they are simply re-uploaded
+                out[name[2:] if name.startswith("./-") else name] = digest
         return out
 
     def _meter(self, total: int, files: int) -> _Meter:
@@ -170,14 +182,10 @@ class Transfer:
         digest = hashlib.sha256()
         sent = 0
         try:
-            with open(local, "rb") as src, sftp.open(tmp, "wb") as dst:
+            with _HashingReader(local, digest) as src, sftp.open(tmp, "wb") as dst:
 
                 def blocks():
-                    while True:
-                        chunk = src.read(CHUNK)
-                        if not chunk:
-                            return
-                        digest.update(chunk)
+                    for chunk in src:
                         yield chunk
                         meter.add(len(chunk), remote)
 
@@ -190,7 +198,7 @@ class Transfer:
                     f"upload of {local} to {self.session.host}:{remote} arrived with {got} of "
                     f"{sent} bytes (disk full or quota?); the old file was kept"
                 )
-            if self.verify_hash and self._has_sha256sum():
+            if self.verify_hash and self._hash_tool():
                 remote_digest = self.remote_sha256([tmp]).get(tmp)
                 if remote_digest != digest.hexdigest():
                     raise RemoteError(
@@ -286,7 +294,7 @@ class Transfer:
         except Exception as e:
             raise _remote_error(self.session, f"listing {remote_dir}", e) from e
         remote_hash: dict[str, str] = {}
-        if compare == "hash" and self._has_sha256sum():
+        if compare == "hash" and self._hash_tool():
             same_size = [
                 posixpath.join(remote_dir, rel)
                 for rel, _, st in files
@@ -362,6 +370,52 @@ class Transfer:
         meter.files_done += 1
         meter.add(0, remote, force=True)
         return got
+
+
+class _HashingReader:
+    """Reads and hashes a local file in a thread (hashlib releases the GIL), a few chunks ahead
+    of the sender, so hashing overlaps the network writes."""
+
+    def __init__(self, path: str, digest: hashlib._Hash, ahead: int = 8) -> None:
+        self._fh = open(path, "rb")
+        self._digest = digest
+        self._queue: queue.Queue[bytes | BaseException | None] = queue.Queue(ahead)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._read, daemon=True, name="upload-reader")
+
+    def _read(self) -> None:
+        try:
+            while not self._stop.is_set():
+                chunk = self._fh.read(CHUNK)
+                if chunk:
+                    self._digest.update(chunk)
+                self._queue.put(chunk or None)
+                if not chunk:
+                    return
+        except BaseException as e:
+            self._queue.put(e)
+
+    def __enter__(self) -> _HashingReader:
+        self._thread.start()
+        return self
+
+    def __iter__(self):
+        while True:
+            item = self._queue.get()
+            if item is None:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            yield item
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        while self._thread.is_alive():
+            try:
+                self._queue.get(timeout=0.05)
+            except queue.Empty:
+                pass
+        self._fh.close()
 
 
 def _sha256(path: str) -> str:

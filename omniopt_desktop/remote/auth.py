@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from dataclasses import dataclass
 
 import paramiko
+import paramiko.agent
 
 from ..errors import AuthenticationError
 from .callbacks import AuthCallbacks, InteractivePrompt, InteractiveRound, SecretRequest
@@ -46,27 +48,29 @@ def _load_public_blob(path: str) -> bytes | None:
         return None
 
 
+class _Agent(paramiko.agent.AgentSSH):
+    """An ssh-agent client on an explicit socket path (no change to os.environ)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(10)
+        sock.connect(path)
+        self._connect(sock)
+
+
 def _agent_keys(cfg: HostConfig) -> list[paramiko.PKey]:
     if cfg.identity_agent == "none":
         return []
-    sock = cfg.identity_agent
-    old = os.environ.get("SSH_AUTH_SOCK")
-    if sock:
-        os.environ["SSH_AUTH_SOCK"] = sock
+    path = cfg.identity_agent or os.environ.get("SSH_AUTH_SOCK")
+    if not path:
+        return []
     try:
-        if not os.environ.get("SSH_AUTH_SOCK"):
-            return []
-        agent = paramiko.Agent()
+        agent = _Agent(path)
         keys = list(agent.get_keys())
     except Exception as e:
-        log.info("ssh-agent not usable: %s", type(e).__name__)
+        log.info("ssh-agent at %s not usable: %s", path, type(e).__name__)
         return []
-    finally:
-        if sock:
-            if old is None:
-                os.environ.pop("SSH_AUTH_SOCK", None)
-            else:
-                os.environ["SSH_AUTH_SOCK"] = old
     if cfg.identities_only:
         wanted = {_load_public_blob(p) for p in cfg.identity_files} - {None}
         keys = [k for k in keys if k.asbytes() in wanted]

@@ -182,7 +182,7 @@ class SSHRunner:
         return checked(result, check)
 
     def _kill(self, pgid: int | None) -> bool:
-        if not pgid or not self.session.transport_is_active():
+        if not pgid or pgid <= 1 or not self.session.transport_is_active():
             return False
         try:
             chan = self.session.open_channel(timeout=5)

@@ -15,7 +15,7 @@ import pytest
 from support.remote_callbacks import Scripted
 from support.sshd import keygen
 
-from omniopt_desktop.errors import AuthenticationError
+from omniopt_desktop.errors import AuthenticationError, CommandTimedOut
 from omniopt_desktop.remote.session import Session, SessionOptions
 
 PASSWORD = "stub-pass-1"
@@ -65,7 +65,10 @@ class TwoFactorServer(paramiko.ServerInterface):
             time.sleep(0.2)  # let the exec request be acknowledged first
             channel.sendall(b"\x1eOO\x1fstub\n")
             channel.sendall_stderr(b"\x1eOO1\x1f")
-            channel.send_exit_status(0)
+            if b"hang" in command:
+                return  # never an exit status, never a close
+            if b"nostatus" not in command:
+                channel.send_exit_status(0)
             channel.close()
 
         threading.Thread(target=answer, daemon=True).start()
@@ -142,3 +145,14 @@ def test_wrong_otp_gives_one_clean_error(stub):
 def test_cancelled_prompt(stub):
     with pytest.raises(AuthenticationError, match="cancelled"):
         Session("stub", Scripted(rounds=[]), stub).connect()
+
+
+def test_missing_exit_status_is_reported_and_timeout_holds_without_one(stub):
+    with Session("stub", Scripted(rounds=[[PASSWORD], [OTP]]), stub) as s:
+        r = s.runner().run("nostatus")
+        assert r.stdout == "stub\n" and r.exit_status is None and r.signal is None
+        assert "ended without an exit status" in r.describe()
+        with pytest.raises(CommandTimedOut) as e:
+            s.runner().run("hang", timeout=1)
+        assert e.value.result.stdout == "stub\n" and e.value.result.exit_status is None
+        assert s.runner().run("after").ok

@@ -24,7 +24,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import sys
 import threading
 import time
@@ -35,7 +34,7 @@ from ..errors import OmniOptError
 from ..study import run_layout as L
 from ..study.model import Study
 from .frozen import freeze_study
-from .leases import LEASE_KEY, reap_stale
+from .leases import LEASE_KEY, clear_current, read_current, reap_stale
 from .storage import ensure_study, open_storage
 from .worker import Exit
 
@@ -154,6 +153,67 @@ def progress_of(storage: Any, study_name: str, total: int, workers: int, t0: flo
     )
 
 
+def _worker_entry(argv: List[str], log_path: str) -> None:
+    """A worker process forked from the preloaded server: own session, output to its log."""
+    os.setsid()
+    fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    from .__main__ import main
+
+    code = main(argv)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
+class WorkerProcess:
+    """A local worker: forked from a forkserver that has imported Optuna and the engine once,
+    so N workers start in milliseconds instead of N Python start-ups."""
+
+    _ctx: Any = None
+
+    def __init__(self, proc: Any) -> None:
+        self._p = proc
+
+    @classmethod
+    def start(cls, argv: List[str], log_path: str) -> WorkerProcess:
+        import multiprocessing as mp
+
+        if cls._ctx is None:
+            cls._ctx = mp.get_context("forkserver")
+            cls._ctx.set_forkserver_preload(
+                ["optuna", "optuna.samplers", "omniopt_desktop.engine.local_run"]
+            )
+        p = cls._ctx.Process(target=_worker_entry, args=(argv, log_path), daemon=False)
+        p.start()
+        return cls(p)
+
+    @property
+    def pid(self) -> int:
+        return int(self._p.pid)
+
+    def poll(self) -> Optional[int]:
+        return None if self._p.is_alive() else self._p.exitcode
+
+    def send_signal(self, sig: int) -> None:
+        try:
+            os.kill(self.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def kill(self) -> None:
+        self.send_signal(signal.SIGKILL)
+
+    def wait(self) -> Optional[int]:
+        self._p.join()
+        return self._p.exitcode
+
+
 class _Watcher:
     def __init__(
         self,
@@ -176,7 +236,7 @@ class _Watcher:
         self.on_event = on_event
         self.poll = poll
         self.stop = stop
-        self.procs: Dict[int, subprocess.Popen] = {}
+        self.procs: Dict[int, WorkerProcess] = {}
         self.host = socket.gethostname()
         self.events: List[str] = []
         self.crashes = 0
@@ -188,33 +248,18 @@ class _Watcher:
         if self.on_event is not None:
             self.on_event(text)
 
-    def worker_id(self, p: subprocess.Popen) -> str:
+    def worker_id(self, p: WorkerProcess) -> str:
         return f"{self.host}:{p.pid}"
 
     def spawn(self, index: int) -> None:
-        env = dict(os.environ)
-        pkg_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-        env["PYTHONPATH"] = pkg_root + (
-            os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else ""
-        )
         log_path = os.path.join(self.run_dir, L.LOGS_DIR, f"worker-{index}.log")
-        cmd = [
-            sys.executable, "-m", "omniopt_desktop.engine", "worker",
-            "--run-dir", self.run_dir, "--storage", self.url,
+        argv = [
+            "worker", "--run-dir", self.run_dir, "--storage", self.url,
             "--worker-index", str(index), "--workers", str(self.n),
             "--parent-pid", str(os.getpid()),
             "--lease-ttl", str(self.lease_ttl), "--lease-interval", str(max(1.0, self.lease_ttl / 8)),
         ]  # fmt: skip
-        with open(log_path, "ab") as log:
-            p = subprocess.Popen(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-        self.procs[index] = p
+        self.procs[index] = WorkerProcess.start(argv, log_path)
 
     def kill_programs_of(self, worker_ids: List[str]) -> None:
         from optuna.trial import TrialState
@@ -234,6 +279,17 @@ class _Watcher:
     def bury(self, worker_ids: List[str], reason: Optional[str] = None) -> None:
         """Kill the programs of dead workers, fail their trials, enqueue retries."""
         self.kill_programs_of(worker_ids)
+        numbers = []
+        for wid in worker_ids:
+            cur = read_current(self.run_dir, wid)
+            if cur is not None:
+                numbers.append(int(cur.get("number", -1)))
+                if cur.get("pgid"):
+                    try:
+                        os.killpg(int(cur["pgid"]), signal.SIGKILL)
+                    except (ProcessLookupError, PermissionError):
+                        pass
+                clear_current(self.run_dir, wid)
         for r in reap_stale(
             self.storage,
             self.study.name,
@@ -241,6 +297,7 @@ class _Watcher:
             dead_workers=worker_ids,
             grace=self.lease_ttl,
             reason=reason,
+            numbers=numbers,
         ):
             retry = f", retried as trial {r.retry_number}" if r.retry_number is not None else ""
             self.event(f"trial {r.number} failed: {r.reason}{retry}")
@@ -290,10 +347,7 @@ class _Watcher:
 
     def interrupt(self, grace: float) -> None:
         for p in self.procs.values():
-            try:
-                p.send_signal(signal.SIGINT)
-            except ProcessLookupError:
-                pass
+            p.send_signal(signal.SIGINT)
         deadline = time.monotonic() + grace
         while self.procs and time.monotonic() < deadline:
             for index, p in list(self.procs.items()):
@@ -364,7 +418,7 @@ def run_local(
     on_progress: Optional[Callable[[Progress], None]] = None,
     on_event: Optional[Callable[[str], None]] = None,
     stop: Optional[threading.Event] = None,
-    poll: float = 0.5,
+    poll: float = 0.25,
     lease_ttl: float = DEFAULT_LEASE_TTL,
 ) -> RunSummary:
     """Run ``study`` locally with ``workers`` processes (see the module docstring)."""

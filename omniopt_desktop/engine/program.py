@@ -193,28 +193,36 @@ def run_program(
     timed_out = interrupted = False
     exited_at: Optional[float] = None
     try:
-        while sel.get_map():
-            for key, _ in sel.select(poll):
+        while True:
+            if sel.get_map():
+                for key, _ in sel.select(poll):
+                    try:
+                        data = os.read(key.fd, _CHUNK)
+                    except BlockingIOError:
+                        continue
+                    if data:
+                        key.data.write(data)
+                    else:
+                        sel.unregister(key.fileobj)
+            else:  # both streams closed: wait for the process itself
                 try:
-                    data = os.read(key.fd, _CHUNK)
-                except BlockingIOError:
-                    continue
-                if data:
-                    key.data.write(data)
-                else:
-                    sel.unregister(key.fileobj)
+                    proc.wait(timeout=poll)
+                except subprocess.TimeoutExpired:
+                    pass
             if exited_at is None and proc.poll() is not None:
                 exited_at = time.monotonic()
                 # the main process is done: whatever it left behind in its group goes too
                 kill_group(pgid, grace=0.2, leader=proc)
             if exited_at is not None:
-                if time.monotonic() - exited_at > 5.0:  # an escaped child keeps a pipe open
+                # done when both streams are drained (an escaped child may hold one open)
+                if not sel.get_map() or time.monotonic() - exited_at > 5.0:
                     break
                 continue
             if deadline is not None and time.monotonic() >= deadline:
-                timed_out = True
-                kill_group(pgid, kill_grace, leader=proc)
-            elif should_stop():
+                if not timed_out:
+                    timed_out = True
+                    kill_group(pgid, kill_grace, leader=proc)
+            elif should_stop() and not interrupted:
                 interrupted = True
                 kill_group(pgid, kill_grace, leader=proc)
     finally:

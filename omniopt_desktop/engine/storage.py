@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import errno
 import functools
+import json
 import os
 import random
 import sqlite3
 import subprocess
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Optional, Tuple, TypeVar
+from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import StorageError
@@ -304,7 +305,141 @@ def open_storage(url: str, workers: int = 1, wal: bool = True) -> RetryingStorag
     except Exception as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise StorageError(f"storage '{spec.url}' cannot be opened: {first}") from e
+    if spec.kind != "journal":
+        import optuna
+
+        # Optuna's own cache of finished trials, which it adds to every RDB storage it opens
+        inner = optuna.storages.get_storage(inner)
     return RetryingStorage(inner, spec)
+
+
+def _bulk_upsert(dialect: str, model: Any) -> Optional[Callable[[Any], Any]]:
+    """One INSERT .. ON CONFLICT (trial_id, key) DO UPDATE for SQLite and PostgreSQL."""
+    if dialect == "sqlite" and sqlite3.sqlite_version_info >= (3, 24, 0):
+        from sqlalchemy.dialects.sqlite import insert
+    elif dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        return None
+
+    def build(rows: Any) -> Any:
+        stmt = insert(model).values(rows)
+        return stmt.on_conflict_do_update(
+            index_elements=["trial_id", "key"], set_={"value_json": stmt.excluded.value_json}
+        )
+
+    return build
+
+
+def _batch_writer(inner: Any) -> Optional[Callable[[int, Dict[str, Any]], None]]:
+    """A writer of several user attrs in one transaction / one journal append, if available.
+
+    Uses Optuna internals that have been stable for years (the RDB session helper and the
+    journal's on-disk log format); returns None when they are missing, and callers fall back to
+    one ``set_trial_user_attr`` per key.
+    """
+    try:
+        import optuna
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+        from optuna.storages.journal._storage import JournalOperation
+    except ImportError:
+        return None
+    backend = getattr(inner, "_backend", inner)
+    if isinstance(backend, optuna.storages.RDBStorage) and hasattr(
+        backend, "_set_trial_attr_without_commit"
+    ):
+
+        def write_rdb(trial_id: int, attrs: Dict[str, Any]) -> None:
+            with _create_scoped_session(backend.scoped_session, True) as session:
+                upsert = _bulk_upsert(backend.engine.name, models.TrialUserAttributeModel)
+                if upsert is None:
+                    for key, value in attrs.items():
+                        backend._set_trial_attr_without_commit(
+                            session, models.TrialUserAttributeModel, trial_id, key, value
+                        )
+                    return
+                trial = models.TrialModel.find_or_raise_by_id(trial_id, session)
+                backend.check_trial_is_updatable(trial_id, trial.state)
+                rows = [
+                    {"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                    for k, v in attrs.items()
+                ]
+                session.execute(upsert(rows))
+
+        return write_rdb
+    if isinstance(inner, optuna.storages.JournalStorage) and all(
+        hasattr(inner, a) for a in ("_thread_lock", "_replay_result", "_backend")
+    ):
+
+        def write_journal(trial_id: int, attrs: Dict[str, Any]) -> None:
+            with inner._thread_lock:
+                wid = inner._replay_result.worker_id
+                inner._backend.append_logs(
+                    [
+                        {
+                            "op_code": JournalOperation.SET_TRIAL_USER_ATTR,
+                            "worker_id": wid,
+                            "trial_id": trial_id,
+                            "user_attr": {key: value},
+                        }
+                        for key, value in attrs.items()
+                    ]
+                )
+                inner._sync_with_backend()
+
+        return write_journal
+    return None
+
+
+def set_user_attrs(storage: Any, trial_id: int, attrs: Dict[str, Any]) -> None:
+    """Set several user attrs of a RUNNING trial at once (one write where the storage allows).
+
+    Raises ``UpdateFinishedTrialError`` when the trial is already finished.
+    """
+    if not attrs:
+        return
+    writer = _batch_writer(getattr(storage, "inner", storage))
+    if writer is None:
+        for key, value in attrs.items():
+            storage.set_trial_user_attr(trial_id, key, value)
+    else:
+        with_retries(writer, trial_id, attrs)
+
+
+def count_states(storage: Any, study_id: int) -> Dict[str, int]:
+    """Number of trials per state name ("COMPLETE", "RUNNING", ...); one COUNT query on RDB."""
+    from optuna.trial import TrialState
+
+    counts = {s.name: 0 for s in TrialState}
+    inner = getattr(storage, "inner", storage)
+    backend = getattr(inner, "_backend", inner)
+    try:
+        import optuna
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+        from sqlalchemy import func
+
+        rdb = isinstance(backend, optuna.storages.RDBStorage)
+    except ImportError:
+        rdb = False
+    if rdb:
+
+        def query() -> list:
+            with _create_scoped_session(backend.scoped_session) as session:
+                return (
+                    session.query(models.TrialModel.state, func.count(models.TrialModel.trial_id))
+                    .filter(models.TrialModel.study_id == study_id)
+                    .group_by(models.TrialModel.state)
+                    .all()
+                )
+
+        for state, n in with_retries(query):
+            counts[TrialState(state).name if not isinstance(state, TrialState) else state.name] = n
+        return counts
+    for t in storage.get_all_trials(study_id, deepcopy=False):
+        counts[t.state.name] += 1
+    return counts
 
 
 def ensure_study(storage: Any, name: str, directions: Tuple[str, ...] | list) -> None:

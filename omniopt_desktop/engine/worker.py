@@ -30,12 +30,12 @@ from ..study import run_layout as L
 from ..study import trial_attrs as A
 from ..study.template import parameter_env, render_command
 from .frozen import load_frozen, program_cwd, write_json_atomic
-from .leases import LeaseKeeper, reap_stale
+from .leases import LeaseKeeper, clear_current, reap_stale, write_current
 from .program import read_capped, run_program
 from .results import Outcome, classify, parse_output, tail
 from .samplers import build_sampler
 from .space import SearchSpace
-from .storage import ensure_study, open_storage, with_retries
+from .storage import count_states, ensure_study, open_storage, set_user_attrs, with_retries
 
 log = logging.getLogger("omniopt.worker")
 
@@ -111,7 +111,7 @@ class Worker:
     def _should_stop(self) -> bool:
         if self.stop_event.is_set():
             return True
-        if self.cfg.parent_pid is not None and os.getppid() != self.cfg.parent_pid:
+        if self.cfg.parent_pid is not None and not _pid_alive(self.cfg.parent_pid):
             self.stop_why = "parent process gone"
             self.stop_event.set()
             return True
@@ -122,13 +122,7 @@ class Worker:
 
     # -- loop -------------------------------------------------------------------------------
     def counts(self) -> Dict[str, int]:
-        from optuna.trial import TrialState
-
-        trials = self.storage.get_all_trials(self.study._study_id, deepcopy=False)
-        c = {s.name: 0 for s in TrialState}
-        for t in trials:
-            c[t.state.name] += 1
-        return c
+        return count_states(self.storage, self.study._study_id)
 
     def maybe_reap(self) -> None:
         now = time.time()
@@ -199,6 +193,7 @@ class Worker:
             return self._run_trial(trial, keeper)
         finally:
             keeper.stop()
+            clear_current(self.run_dir, self.worker_id)
 
     def _run_trial(self, trial: Any, keeper: LeaseKeeper) -> str:
         from optuna.trial import TrialState
@@ -251,7 +246,7 @@ class Worker:
             stderr_path=stderr_path,
             timeout=self.model.program.timeout_seconds(),
             should_stop=self._should_stop,
-            on_start=keeper.set_pgid,
+            on_start=lambda pgid: self._started(keeper, number, pgid),
             kill_grace=self.cfg.kill_grace,
         )
         parsed = parse_output(read_capped(stdout_path), self.names)
@@ -269,6 +264,13 @@ class Worker:
         for key, value in parsed.info.items():
             attrs[A.INFO_PREFIX + key] = value
         return self._finish(trial, tdir, attrs, values, outcome)
+
+    def _started(self, keeper: LeaseKeeper, number: int, pgid: int) -> None:
+        keeper.set_pgid(pgid)
+        try:
+            write_current(self.run_dir, self.worker_id, number, pgid)
+        except OSError as e:
+            log.warning("cannot write the current-trial file: %s", e)
 
     def _finish(
         self, trial: Any, tdir: str, attrs: Dict[str, Any], values: Any, outcome: Outcome
@@ -295,12 +297,13 @@ class Worker:
         """False when the trial was finished meanwhile (reaped): nothing more to record."""
         from optuna.exceptions import UpdateFinishedTrialError
 
+        clean = {
+            k: v
+            for k, v in attrs.items()
+            if v is not None and not (isinstance(v, float) and not math.isfinite(v))
+        }
         try:
-            for key, value in attrs.items():
-                if value is not None and not (
-                    isinstance(value, float) and not math.isfinite(value)
-                ):
-                    self.storage.set_trial_user_attr(trial._trial_id, key, value)
+            set_user_attrs(self.storage, trial._trial_id, clean)
         except UpdateFinishedTrialError:
             log.warning(
                 "trial %d was already finished by a reaper; result kept on disk only", trial.number
@@ -333,6 +336,16 @@ class Worker:
             write_json_atomic(os.path.join(tdir, A.STATUS_FILE), _jsonable(status))
         except OSError as e:
             log.warning("cannot write status of trial %d: %s", number, e)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _jsonable(v: Any) -> Any:

@@ -77,22 +77,25 @@ def test_run_prints_run_folder_last(tmp_path):
 
 
 def test_ctrl_c_stops_cleanly_and_run_again_resumes(tmp_path):
-    study = _setup(tmp_path, n=8, sleep=1)
+    study = _setup(tmp_path, n=8, sleep=2)
     run_dir = tmp_path / "run"
     proc = _cli("run", str(study), "--workers", "2", "--run-dir", str(run_dir))
-    deadline = time.time() + 60
+    deadline = time.time() + 90
     states = []
-    while time.time() < deadline:
-        time.sleep(0.2)
-        if not (run_dir / "study.db").exists():
-            continue
+    st = None
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.1)
         try:
-            states = [t.state for t in _trials(run_dir)]
+            if st is None:
+                if not (run_dir / "study.db").exists():
+                    continue
+                st = open_storage(f"sqlite:///{run_dir}/study.db")
+            states = [t.state for t in st.get_all_trials(st.get_study_id_from_name("cli"))]
         except Exception:
             continue
-        if states.count(TrialState.COMPLETE) >= 2 and TrialState.RUNNING in states:
+        if states.count(TrialState.COMPLETE) >= 1 and TrialState.RUNNING in states:
             break
-    assert TrialState.RUNNING in states
+    assert TrialState.RUNNING in states, (states, proc.poll())
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err

@@ -76,7 +76,7 @@ class HistoryView(SinglePlotView):
             )
             self.sampled = len(rows) < len(x)
             self.points.set(x[rows], self._y(bsf.value[rows]))
-            self._drawn = bsf.number[rows]
+            self._drawn = bsf.number  # every trial considered, drawn or left out
         self._drawn_key = key
         if len(x):
             # best so far as a step line through the trials where it improved, to the last one

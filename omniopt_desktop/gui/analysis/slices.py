@@ -13,7 +13,6 @@ from .base import AnalysisView
 from .model import AnalysisModel
 from .style import (
     BEST_COLOR,
-    MAX_SCATTER_POINTS,
     POINT_COLOR,
     AppendableScatter,
     categorical_ticks,
@@ -22,6 +21,7 @@ from .style import (
 )
 
 COLUMNS = 3
+MAX_SLICE_POINTS = 5_000  # per slice plot (a fixed sample above that, plus the latest)
 
 
 class SlicesView(AnalysisView):
@@ -88,9 +88,9 @@ class SlicesView(AnalysisView):
             self._drawn = np.union1d(self._drawn, cols.number[rows])
         else:
             keep = np.arange(max(0, len(ok) - 500), len(ok))
-            rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS, keep=keep)]
+            rows = ok[sample_rows(len(ok), MAX_SLICE_POINTS, keep=keep)]
             self.sampled = len(rows) < len(ok)
-            self._drawn = cols.number[rows]
+            self._drawn = cols.number[ok]  # every trial considered, drawn or left out
         self._drawn_names, self._drawn_key = names, m.objective
         y = cols.values[rows, m.objective]
         for name in names:

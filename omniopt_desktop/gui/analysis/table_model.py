@@ -78,7 +78,8 @@ def columns_for(cols: TrialColumns) -> List[Column]:
                 lambda c, i, n=name: c.param_info[n].label(c.params[n][i]),
             )
         )
-    out.append(Column("runtime", _runtime_key, lambda c, i: _num(_runtime_key(c)[i])))
+    runtime = _runtime_key(cols)
+    out.append(Column("runtime", lambda c: runtime, lambda c, i: _num(runtime[i])))
     for key, title in ((A.HOSTNAME, "host"), (A.EXIT_CODE, "exit"), (A.FAIL_REASON, "fail reason")):
         if key in cols.user_attrs:
             out.append(Column(title, _attr_key(key), _attr_text(key)))

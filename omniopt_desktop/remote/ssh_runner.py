@@ -190,7 +190,7 @@ class SSHRunner:
             return False
         try:
             chan.settimeout(5)
-            chan.exec_command(f"exec /bin/sh -c 'kill -KILL -- -{pgid} || kill -KILL {pgid}'")
+            chan.exec_command(f"exec /bin/sh -c 'kill -KILL -{pgid} || kill -KILL {pgid}'")
             chan.status_event.wait(5)
             return chan.exit_status_ready() and chan.exit_status == 0
         except Exception:

@@ -11,6 +11,9 @@ A test module runs it against every runner by importing the tests and defining a
 
 from __future__ import annotations
 
+import os
+import secrets
+
 import pytest
 
 from omniopt_desktop.cluster.commands import CommandResult
@@ -67,10 +70,12 @@ def test_contract_timeout_holds_and_carries_the_partial_result(contract_runner):
 
 
 def test_contract_timeout_kills_the_process_group(contract_runner):
+    tag = f"{os.getpid() % 1000}.{secrets.randbelow(10**6):06d}"
     with pytest.raises(CommandTimedOut):
-        contract_runner.run("sleep 60 & sleep 60; wait", timeout=1)
-    # the runner is still usable afterwards
-    assert contract_runner.run("echo ok").stdout == "ok\n"
+        contract_runner.run(f"sleep 6{tag} & sleep 7{tag}; wait", timeout=1)
+    # nothing of the command is left running, and the runner is still usable
+    left = contract_runner.run(f"pgrep -f 'slee[p] [67]{tag}' || echo none")
+    assert left.stdout == "none\n"
 
 
 def test_contract_check_raises_with_the_result(contract_runner):

@@ -12,8 +12,9 @@ Contract:
   closed (pending commands and transfers fail at once) and nothing reconnects by itself:
   :meth:`Session.reconnect` is explicit. Defaults detect a dead or frozen server within 30 s.
 - :attr:`Session.state` is a :class:`ConnectionState`; :meth:`add_listener` observes changes.
-- Thread safety: commands and SFTP may be used from several threads at once; connect, reconnect
-  and close from one thread.
+- Thread safety: commands may run from several threads at once (one channel each); SFTP users
+  hold :attr:`Session.sftp_lock` (``Transfer`` does), so transfers from several threads run one
+  after the other; connect, reconnect and close from one thread.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ class Session:
         self._transports: list[paramiko.Transport] = []
         self._sftp: paramiko.SFTPClient | None = None
         self._sftp_lock = threading.Lock()
+        # paramiko's SFTP client reads answers without a lock: one SFTP user at a time
+        self.sftp_lock = threading.RLock()
         self._monitor: threading.Thread | None = None
         self._stop = threading.Event()
         self.config: HostConfig | None = None

@@ -19,6 +19,7 @@ Contract:
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import posixpath
@@ -118,6 +119,17 @@ def _remote_error(session: Session, what: str, e: BaseException) -> RemoteError:
     return RemoteError(f"{what} on {session.host} failed: {detail}")
 
 
+def _one_sftp_user(method):
+    """Hold the session's SFTP lock for the whole call (paramiko's client is not thread safe)."""
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.session.sftp_lock:
+            return method(self, *args, **kwargs)
+
+    return locked
+
+
 class Transfer:
     def __init__(
         self,
@@ -172,6 +184,7 @@ class Transfer:
         return _Meter(total, files, self.progress, self.cancel, self.progress_interval)
 
     # -- upload --------------------------------------------------------------------------------
+    @_one_sftp_user
     def upload_file(self, local: str, remote: str, _meter: _Meter | None = None) -> int:
         """Upload one file atomically (see the module docstring); returns its size."""
         st = os.stat(local)
@@ -262,6 +275,7 @@ class Transfer:
                     out[r] = a
         return out
 
+    @_one_sftp_user
     def upload_tree(
         self,
         local_dir: str,
@@ -330,6 +344,7 @@ class Transfer:
         )
 
     # -- download ------------------------------------------------------------------------------
+    @_one_sftp_user
     def download_file(self, remote: str, local: str) -> int:
         """Download ``remote`` to ``local`` through ``local.part`` + ``os.replace``; returns size."""
         part = local + ".part"

@@ -117,3 +117,31 @@ def test_incremental_folder_upload(session, tmp_path, remote_dir):
     assert by_hash.uploaded == ()
     (root / "a.txt").write_text("z")
     assert t.upload_tree(str(root), dest, compare="hash", exclude=("*.pyc",)).uploaded == ("a.txt",)
+
+
+def test_transfers_from_several_threads_share_the_session(session, tmp_path, remote_dir):
+    import threading
+
+    blobs = {i: os.urandom(1024 * 1024 + i) for i in range(4)}
+    for i, b in blobs.items():
+        (tmp_path / f"u{i}").write_bytes(b)
+    errors = []
+
+    def work(i):
+        try:
+            t = Transfer(session)
+            t.upload_file(str(tmp_path / f"u{i}"), f"{remote_dir}/f{i}")
+            t.download_file(f"{remote_dir}/f{i}", str(tmp_path / f"d{i}"))
+            assert session.runner().run(f"wc -c < {remote_dir}/f{i}").stdout.strip() == str(
+                len(blobs[i])
+            )
+        except BaseException as e:  # surfaced below
+            errors.append(e)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in blobs]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join(60)
+    assert errors == []
+    assert all((tmp_path / f"d{i}").read_bytes() == b for i, b in blobs.items())

@@ -3,8 +3,8 @@
 Contract (that of ``cluster.commands``, over SSH):
 - The command runs through an explicit ``/bin/sh -c`` whatever the login shell (bash, csh, ...):
   the login shell only sees ``exec /bin/sh -c '<fixed wrapper>' oo <argument>``, where the
-  argument is the shell-quoted command, or its base64 form when it holds newlines or control
-  characters (csh cannot quote those).
+  argument is the shell-quoted command, or its base64 form when it holds newlines, ``!``, control
+  or non-ASCII characters (csh cannot quote those).
 - The wrapper prints a marker on stdout and stderr before the command starts; text a noisy login
   shell prints before it (``~/.bashrc`` echo) is cut off and kept in :attr:`SSHRunner.last_noise`.
   The stderr marker carries the process-group id, used to kill the command on timeout.
@@ -34,13 +34,13 @@ _WRAPPER_B64 = (
     'printf "\\036OO%s\\037" "$$" >&2; printf "\\036OO\\037"; '
     'exec /bin/sh -c "$(printf %s "$1" | base64 -d)"'
 )
-_SAFE = re.compile(r"^[\x20-\x7e\t]*$")
+_SAFE = re.compile(r"^[\x20-\x7e\t]*$")  # printable ASCII; "!" excluded below (csh history)
 CHUNK = 1 << 20
 
 
 def wrap_command(command: str) -> str:
     """The exact string sent to the server's login shell."""
-    if _SAFE.match(command):
+    if _SAFE.match(command) and "!" not in command:
         return f"exec /bin/sh -c {shlex.quote(_WRAPPER)} oo {shlex.quote(command)}"
     b64 = base64.b64encode(command.encode()).decode()
     return f"exec /bin/sh -c {shlex.quote(_WRAPPER_B64)} oo {b64}"

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import pwd
+import shutil
+import subprocess
 
 import pytest
 from support.sshd import ensure_account
@@ -70,3 +72,24 @@ def test_login_shell_is_bypassed_for_posix_commands(sshd_env, tmp_path):
             "if [ -n \"$BASH_VERSION\" ]; then echo bash; else echo posix; fi\necho 'two\nlines'"
         )
         assert r.stdout == "posix\ntwo\nlines\n"
+
+
+CSH_USER = "oodcsh"
+
+
+@pytest.mark.skipif(not shutil.which("tcsh"), reason="tcsh is not installed (apt-get install tcsh)")
+def test_csh_login_shell_runs_posix_commands(sshd_env, sshd_factory, tmp_path):
+    ensure_account(CSH_USER)
+    subprocess.run(["usermod", "-s", shutil.which("tcsh"), CSH_USER], check=True)
+    srv = sshd_factory(users=(CSH_USER,))
+    cfg = sshd_env.ssh_config(tmp_path / "config", server=srv, user=CSH_USER)
+    opts = sshd_env.session_options(
+        cfg, known_hosts=(sshd_env.known_hosts_file(tmp_path / "kh", srv),)
+    )
+    with Session("oo-target", NoPrompts(), opts) as s:
+        r = s.runner()
+        assert r.run("echo $0").stdout.strip() == "/bin/sh"
+        cmd = "x='it'\"'\"'s $HOME !'; printf '%s\\n' \"$x\"\nfor i in 1 2; do echo $i; done >&2\nexit 4"
+        res = r.run(cmd)
+        assert (res.stdout, res.stderr, res.exit_status) == ("it's $HOME !\n", "1\n2\n", 4)
+        assert r.run("printf 'a!b'").stdout == "a!b"

@@ -65,6 +65,7 @@ class ListPanel(QWidget):
             | QAbstractItemView.EditTrigger.SelectedClicked
         )
         self.view.setTabKeyNavigation(True)
+        self.view.setCornerButtonEnabled(False)
         self.view.setAlternatingRowColors(True)
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)

@@ -24,6 +24,7 @@ import hashlib
 import os
 import posixpath
 import queue
+import re
 import secrets as _random
 import shlex
 import stat
@@ -41,6 +42,7 @@ from .session import ConnectionLost, Session
 from .sftp_pipeline import pipelined_read, pipelined_write
 
 CHUNK = 1 << 20
+_PART = re.compile(r"^\..+\.oo-part-[0-9a-f]{8}$")
 DEFAULT_PIPELINE_DEPTH = 64  # 64 x 32 KiB = 2 MiB in flight, one channel window
 
 
@@ -307,6 +309,12 @@ class Transfer:
             raise
         except Exception as e:
             raise _remote_error(self.session, f"listing {remote_dir}", e) from e
+        for rel in [r for r in listing if _PART.match(posixpath.basename(r))]:
+            listing.pop(rel)  # left by a broken earlier upload: remove, never treat as data
+            try:
+                sftp.remove(posixpath.join(remote_dir, rel))
+            except OSError:
+                pass
         remote_hash: dict[str, str] = {}
         if compare == "hash" and self._hash_tool():
             same_size = [

@@ -101,8 +101,11 @@ def test_incremental_folder_upload(session, tmp_path, remote_dir):
     assert open(f"{dest}/sub/deep/c.py").read() == "print(1)\n"
     assert not os.path.exists(f"{dest}/skip.pyc")
 
+    stale = f"{dest}/sub/.b.txt.oo-part-0123abcd"  # left by an upload that broke
+    open(stale, "w").close()
     second = t.upload_tree(str(root), dest, exclude=("*.pyc",))
     assert second.uploaded == () and len(second.skipped) == 3
+    assert not os.path.exists(stale)
 
     (root / "sub" / "b.txt").write_text("B" * 1000)  # same size, new mtime
     os.utime(root / "sub" / "b.txt", (1_000_000_000, 1_000_000_000))

@@ -186,63 +186,101 @@ def read_sqlite(
             schema = read_schema(conn, path)
             study = pick_study(list_studies(conn), study_name, path)
             info = _study_info(conn, study, path)
-        pool = ThreadPoolExecutor(max_workers=max(1, threads))
-        results: List[Any] = []
-        try:
-            # a full read looks for parameter names while the trials are read
-            names_job = None
+            wanted: Optional[np.ndarray] = None
             if after_number is None:
-                names_job = pool.submit(_param_names_of, engine, None, None)
-            with engine.connect() as conn:
-                trials = _read_trials(conn, study.study_id, after_number, numbers, schema)
-            tids = trials[0]
-            n, k = len(tids), len(info.directions)
-            if names_job is None and n:
-                names_job = pool.submit(_param_names_of, engine, int(tids.min()), int(tids.max()))
-            names = names_job.result() if names_job is not None else []
-            pinfo: Dict[str, ParamInfo] = {name: parse_distribution(name, dj) for name, dj in names}
-            order = np.argsort(tids, kind="stable")
-            sorted_ids = tids[order]
-            chunks = [sorted_ids[i : i + CHUNK] for i in range(0, n, CHUNK)]
-            job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema, user_attrs)
-            results = list(pool.map(job, chunks)) if len(chunks) > 1 else [job(c) for c in chunks]
-        finally:
-            pool.shutdown(wait=True)
-        values = np.full((n, k), np.nan)
-        params: Dict[str, np.ndarray] = {name: np.full(n, np.nan) for name in pinfo}
-        attr_parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]] = {}
-        for pivot, attrs in results:
-            if len(pivot):
-                pos = _positions(sorted_ids, order, pivot[:, 0])
-                ok = pos >= 0
-                pos, pivot = pos[ok], pivot[ok]
-                for j, name in enumerate(pinfo):
-                    params[name][pos] = pivot[:, 1 + j]
-                values[pos] = pivot[:, 1 + len(pinfo) :]
-            for key, (ids, vals) in attrs.items():
-                p = _positions(sorted_ids, order, ids)
-                keep = p >= 0
-                if not keep.all():
-                    vals = [v for v, m in zip(vals, keep) if m]
-                attr_parts.setdefault(key, []).append((p[keep], vals))
-        # parameters of other studies in the same database come back empty
-        for name in [m for m, col in params.items() if np.isnan(col).all()]:
-            del params[name], pinfo[name]
-        return TrialColumns(
-            study=info,
-            number=trials[1],
-            state=trials[2],
-            values=values,
-            start=trials[3],
-            complete=trials[4],
-            params=params,
-            param_info=pinfo,
-            user_attrs=_assemble_attrs(attr_parts, n),
-        )
+                lo, hi, count = (
+                    _raw(conn)
+                    .execute(
+                        "SELECT min(trial_id), max(trial_id), count(*) FROM trials WHERE study_id = ?",
+                        (study.study_id,),
+                    )
+                    .fetchone()
+                )
+                ranges: List[Tuple[int, int]] = []
+                if count:
+                    parts = max(1, -(-int(count) // CHUNK))
+                    edges = np.linspace(int(lo), int(hi) + 1, parts + 1).astype(np.int64)
+                    ranges = [(int(a), int(b) - 1) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+            else:
+                wanted = np.sort(_trial_ids(conn, study.study_id, after_number, numbers))
+                ranges = [
+                    (int(c[0]), int(c[-1]))
+                    for c in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK))
+                ]
+        k = len(info.directions)
+        pinfo: Dict[str, ParamInfo] = {}
+        results: List[Any] = []
+        if ranges:
+            pool = ThreadPoolExecutor(max_workers=max(1, threads))
+            try:
+                names = _param_names_of(engine, ranges[0][0], ranges[-1][1])
+                pinfo = {name: parse_distribution(name, dj) for name, dj in names}
+                job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema, user_attrs)
+                results = list(pool.map(job, ranges)) if len(ranges) > 1 else [job(ranges[0])]
+            finally:
+                pool.shutdown(wait=True)
+        return _assemble(info, pinfo, results, wanted, schema)
     except sqlite3.DatabaseError as e:
         raise AnalysisError(f"{path}: cannot read the study database ({e})") from e
     finally:
         engine.dispose()
+
+
+def _assemble(
+    info: StudyInfo,
+    pinfo: Dict[str, ParamInfo],
+    results: List[Any],
+    wanted: Optional[np.ndarray],
+    schema: SqliteSchema,
+) -> TrialColumns:
+    """Chunk results → one TrialColumns sorted by trial number."""
+    k, p = len(info.directions), len(pinfo)
+    if results:
+        ids = np.concatenate([r[0] for r in results])
+        number = np.concatenate([r[1] for r in results])
+        state = np.concatenate([r[2] for r in results])
+        starts = [t for r in results for t in r[3]]
+        ends = [t for r in results for t in r[4]]
+        pivot = np.vstack([r[5] for r in results])
+    else:
+        ids, number = np.empty(0, np.int64), np.empty(0, np.int64)
+        state = np.empty(0, np.int8)
+        starts, ends = [], []
+        pivot = np.empty((0, p + k))
+    keep = np.ones(len(ids), dtype=bool) if wanted is None else np.isin(ids, wanted)
+    order = np.flatnonzero(keep)[np.argsort(number[keep], kind="stable")]
+    start = _epoch(starts, schema.utc_datetimes) if starts else np.empty(0)
+    end = _epoch(ends, schema.utc_datetimes) if ends else np.empty(0)
+    ids, number, state, pivot = ids[order], number[order], state[order], pivot[order]
+    start, end = start[order], end[order]
+    params = {name: np.ascontiguousarray(pivot[:, j]) for j, name in enumerate(pinfo)}
+    values = np.ascontiguousarray(pivot[:, p:])
+    by_id = np.argsort(ids, kind="stable")
+    sorted_ids = ids[by_id]
+    attr_parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]] = {}
+    for r in results:
+        for key, (aids, vals) in r[6].items():
+            if not len(sorted_ids):
+                continue
+            pos = _positions(sorted_ids, by_id, aids)
+            ok = pos >= 0
+            if not ok.all():
+                vals = [v for v, m in zip(vals, ok) if m]
+            attr_parts.setdefault(key, []).append((pos[ok], vals))
+    # parameters of other studies in the same database come back empty
+    for name in [m for m, col in params.items() if np.isnan(col).all()]:
+        del params[name], pinfo[name]
+    return TrialColumns(
+        study=info,
+        number=number.astype(np.int64),
+        state=state.astype(np.int8),
+        values=values,
+        start=start,
+        complete=end,
+        params=params,
+        param_info=pinfo,
+        user_attrs=_assemble_attrs(attr_parts, len(ids)),
+    )
 
 
 def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np.ndarray:
@@ -253,39 +291,18 @@ def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np
     return np.where(found, order[i], -1)
 
 
-def _read_trials(
-    conn: Any,
-    study_id: int,
-    after: Optional[int],
-    numbers: Optional[Sequence[int]],
-    schema: SqliteSchema,
-) -> Tuple[np.ndarray, ...]:
+def _trial_ids(
+    conn: Any, study_id: int, after: int, numbers: Optional[Sequence[int]]
+) -> np.ndarray:
+    """Ids of the study's trials numbered above ``after`` or listed in ``numbers``."""
+    extra = sorted({int(x) for x in (() if numbers is None else numbers)})[:500]
     sql = (
-        f"SELECT t.trial_id, t.number, {_STATE_SQL}, t.datetime_start, t.datetime_complete"
-        " FROM trials t WHERE t.study_id = ?"
+        "SELECT trial_id FROM trials WHERE study_id = ? AND (number > ?"
+        + "".join(" OR number = ?" for _ in extra)
+        + ")"
     )
-    args: List[Any] = [study_id]
-    if after is not None:
-        extra = sorted({int(x) for x in (() if numbers is None else numbers)})
-        sql += " AND (t.number > ?" + "".join(" OR t.number = ?" for _ in extra[:500]) + ")"
-        args += [int(after), *extra[:500]]
-    rows = _raw(conn).execute(sql, args).fetchall()
-    if not rows:
-        empty = np.empty(0)
-        return (np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int8), empty, empty)
-    ids, nums, states, starts, ends = zip(*rows)
-    number = np.array(nums, dtype=np.int64)
-    order = np.argsort(number, kind="stable")
-    out = (
-        np.array(ids, dtype=np.int64),
-        number,
-        np.array(states, dtype=np.int8),
-        _epoch(starts, schema.utc_datetimes),
-        _epoch(ends, schema.utc_datetimes),
-    )
-    if (np.diff(order) == 1).all():
-        return out
-    return tuple(a[order] for a in out)
+    rows = _raw(conn).execute(sql, [study_id, int(after), *extra]).fetchall()
+    return np.array([r[0] for r in rows], dtype=np.int64)
 
 
 def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[Tuple[str, str]]:
@@ -329,8 +346,12 @@ class _ChunkJob:
         self.schema = schema
         self.keys = None if keys is None else list(keys)
 
-    def _pivot_sql(self, names: Sequence[str], with_values: bool) -> str:
-        cols, joins = ["t.trial_id"], []
+    def _pivot_sql(self, names: Sequence[str], with_values: bool, with_trial: bool) -> str:
+        """One row per trial: [its trial columns,] parameters [and objective values]."""
+        cols = ["t.trial_id"]
+        if with_trial:
+            cols += ["t.number", _STATE_SQL, "t.datetime_start", "t.datetime_complete"]
+        joins = []
         for i, _ in enumerate(names):
             cols.append(f"p{i}.param_value")
             joins.append(
@@ -348,32 +369,43 @@ class _ChunkJob:
                 joins.append(
                     f"LEFT JOIN trial_values v{j} ON v{j}.trial_id = t.trial_id AND v{j}.objective = {j}"
                 )
+        if not with_trial:
+            cols = cols[1:]
         return (
             f"SELECT {', '.join(cols)} FROM trials t {' '.join(joins)}"
             " WHERE t.study_id = ? AND t.trial_id BETWEEN ? AND ? ORDER BY t.trial_id"
         )
 
-    def __call__(
-        self, ids: np.ndarray
-    ) -> Tuple[np.ndarray, Dict[str, Tuple[np.ndarray, List[Any]]]]:
-        lo, hi = int(ids[0]), int(ids[-1])
+    def __call__(self, span: Tuple[int, int]) -> Tuple[Any, ...]:
+        """(ids, numbers, states, start texts, end texts, params + values, attrs) of the
+        study's trials with ids in ``span``."""
+        lo, hi = span
+        step = MAX_JOINS - self.k - 1
+        groups = [self.names[i : i + step] for i in range(0, len(self.names), step)] or [[]]
+        head: List[Any] = [(), (), (), (), ()]
+        blocks = []
         with self.engine.connect() as conn:
             raw = _raw(conn)
-            groups = [
-                self.names[i : i + MAX_JOINS - self.k - 1]
-                for i in range(0, len(self.names), MAX_JOINS - self.k - 1)
-            ] or [[]]
-            blocks = []
             for g, names in enumerate(groups):
-                last = g == len(groups) - 1
-                rows = raw.execute(
-                    self._pivot_sql(names, last), [*names, self.study_id, lo, hi]
-                ).fetchall()
-                block = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-                blocks.append(block if g == 0 else block[:, 1:])
-            pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+                first, last = g == 0, g == len(groups) - 1
+                sql = self._pivot_sql(names, last, first)
+                rows = raw.execute(sql, [*names, self.study_id, lo, hi]).fetchall()
+                if first and rows:
+                    head = list(zip(*(r[:5] for r in rows)))
+                    rows = [r[5:] for r in rows]
+                width = len(names) + (self.k if last else 0)
+                blocks.append(np.array(rows, dtype=np.float64).reshape(len(rows), width))
             attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
-        return pivot, attrs
+        pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
+        return (
+            np.array(head[0], dtype=np.int64),
+            np.array(head[1], dtype=np.int64),
+            np.array(head[2], dtype=np.int8),
+            list(head[3]),
+            list(head[4]),
+            pivot,
+            attrs,
+        )
 
     @staticmethod
     def _attrs(

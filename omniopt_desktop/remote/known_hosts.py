@@ -150,7 +150,7 @@ def changed_message(info: HostKeyInfo, entry: KnownEntry) -> str:
         f"{info.fingerprint}, but {entry.file}:{entry.line} records "
         f"{'' if same else 'a different key type, '}{entry.key_type} key {entry.fingerprint}. "
         f"Someone could be eavesdropping, or the host key was replaced: check with the cluster's "
-        f"admins, then remove line {entry.line} of {entry.file} (ssh-keygen -R '{info.host}')"
+        f"admins, then remove line {entry.line} of {entry.file} (ssh-keygen -R '{info.host}' -f {entry.file})"
     )
 
 

@@ -171,15 +171,19 @@ def _try_interactive(
         if progress.cancelled:
             return [""] * len(prompts)
         rounds[0] += 1
-        answers = callbacks.ask_interactive(
-            InteractiveRound(
-                cfg.display,
-                title,
-                instructions,
-                tuple(InteractivePrompt(p, bool(e)) for p, e in prompts),
-                rounds[0],
+        try:  # runs on paramiko's transport thread: an exception here would kill the transport
+            answers = callbacks.ask_interactive(
+                InteractiveRound(
+                    cfg.display,
+                    title,
+                    instructions,
+                    tuple(InteractivePrompt(p, bool(e)) for p, e in prompts),
+                    rounds[0],
+                )
             )
-        )
+        except Exception:
+            log.exception("keyboard-interactive callback failed")
+            answers = None
         if answers is None or len(answers) != len(prompts):
             progress.cancelled = True
             return [""] * len(prompts)

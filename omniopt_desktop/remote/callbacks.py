@@ -3,8 +3,10 @@
 A session never reads stdin and never opens a window itself: it calls an object implementing
 :class:`AuthCallbacks`. The CLI implements it with terminal prompts
 (:class:`omniopt_desktop.remote.terminal_prompts.TerminalPrompts`, getpass); the GUI implements
-it with dialogs (the calls arrive on the connecting worker thread, so a GUI implementation must
-block that thread until the dialog on the GUI thread is answered).
+it with dialogs. Calls arrive on a worker thread (the connecting thread; for
+``ask_interactive`` paramiko's transport thread), never the GUI thread, so a GUI implementation
+must block the calling thread until the dialog on the GUI thread is answered. An exception
+raised by ``ask_interactive`` counts as a cancel.
 
 Methods (all may be called several times per connection, in this order of need):
 

@@ -156,3 +156,12 @@ def test_missing_exit_status_is_reported_and_timeout_holds_without_one(stub):
             s.runner().run("hang", timeout=1)
         assert e.value.result.stdout == "stub\n" and e.value.result.exit_status is None
         assert s.runner().run("after").ok
+
+
+def test_a_failing_prompt_callback_is_a_cancel_not_a_dead_transport(stub):
+    class Broken(Scripted):
+        def ask_interactive(self, round):
+            raise RuntimeError("dialog crashed")
+
+    with pytest.raises(AuthenticationError, match="cancelled"):
+        Session("stub", Broken(), stub).connect()

@@ -44,7 +44,7 @@ def show_tab_of(widget) -> None:
     while w is not None and not widget.isVisible():
         parent = w.parentWidget()
         tabs = parent.parentWidget() if parent is not None else None
-        if isinstance(tabs, QTabWidget):
+        if isinstance(tabs, QTabWidget) and tabs.indexOf(w) >= 0:
             tabs.setCurrentWidget(w)
         w = parent
 

@@ -7,9 +7,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QFrame,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QScrollArea,
     QSplitter,
     QTabWidget,
     QVBoxLayout,
@@ -57,9 +59,10 @@ class StudyEditor(QWidget):
             (self.study_panel, self.parameter_panel, self.program_panel, self.resources_panel),
             self._titles,
         ):
-            wrap = QWidget()
-            lay = QVBoxLayout(wrap)
-            lay.addWidget(panel)
+            wrap = QScrollArea()  # small screens: scroll instead of a huge minimum size
+            wrap.setWidgetResizable(True)
+            wrap.setFrameShape(QFrame.Shape.NoFrame)
+            wrap.setWidget(panel)
             self.tabs.addTab(wrap, title)
         tips = [
             "Name, trials, sampler, storage, objectives and constraints",

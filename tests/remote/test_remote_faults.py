@@ -114,3 +114,31 @@ def test_connection_reset_moves_to_lost(sshd_env, sshd_factory, tmp_path):
         s.runner().run("echo x", timeout=10)
     assert s.state is ConnectionState.LOST
     s.close()
+
+
+def test_upload_to_a_server_frozen_midway_fails_without_hanging(
+    sshd_env, sshd_factory, tmp_path, remote_dir
+):
+    srv = sshd_factory()
+    opts = _opts(sshd_env, srv, tmp_path, liveness_interval=0.5, liveness_timeout=1.5)
+    local = tmp_path / "big.bin"
+    local.write_bytes(os.urandom(1 << 20) * 64)
+    frozen = []
+
+    def progress(p):
+        if p.bytes_done > (4 << 20) and not frozen:
+            frozen.append(True)
+            srv.signal_all(signal.SIGSTOP)
+
+    s = Session("oo-target", NoPrompts(), opts).connect()
+    try:
+        with pytest.raises(RemoteError) as e:
+            Transfer(s, progress, progress_interval=0).upload_file(
+                str(local), os.path.join(remote_dir, "big.bin")
+            )
+        assert frozen and s.state is ConnectionState.LOST
+        assert "reconnect" in str(e.value)
+    finally:
+        srv.signal_all(signal.SIGCONT)
+        s.close()
+    assert not os.path.exists(os.path.join(remote_dir, "big.bin"))

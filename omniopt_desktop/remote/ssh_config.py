@@ -47,7 +47,7 @@ _SUPPORTED = {
     "pubkeyauthentication",
     "batchmode",
 }
-# harmless for a non-interactive client: accepted without a warning
+# no effect for this client (reported more mildly than unsupported directives)
 _IRRELEVANT = {
     "addkeystoagent",
     "usekeychain",
@@ -302,6 +302,9 @@ def _read(path: str, st: _State, active: bool) -> None:
                 )
             continue
         if key in _IRRELEVANT and key != "hostkeyalias":
+            st.warnings.append(
+                ConfigWarning(path, lineno, f"'{raw.strip()}' has no effect in OmniOpt Desktop")
+            )
             continue
         st.warnings.append(
             ConfigWarning(

@@ -133,3 +133,27 @@ def test_reconnect_is_explicit(sshd_env):
     s.reconnect()
     assert s.state is ConnectionState.CONNECTED and s.info.fingerprint == first
     s.close()
+
+
+def test_two_jump_hosts_and_config_warnings_reach_the_user(sshd_env, sshd_factory, tmp_path):
+    hop2 = sshd_factory()
+    cfg = sshd_env.ssh_config(
+        tmp_path / "config",
+        extra=f"  ProxyJump oo-jump,{sshd_env.account.name}@127.0.0.1:{hop2.port}\n"
+        "  LocalForward 8080 localhost:80\n",
+    )
+    with open(cfg, "a") as fh:  # the second hop by user@host:port gets its key from here
+        fh.write(
+            f"\nHost 127.0.0.1\n  IdentityFile {sshd_env.account.key_path}\n  IdentityAgent none\n"
+        )
+    kh = sshd_env.known_hosts_file(tmp_path / "kh", sshd_env.server, sshd_env.jump, hop2)
+    asks = Scripted()
+    with Session("oo-target", asks, sshd_env.session_options(cfg, known_hosts=(kh,))) as s:
+        assert s.info.jump_hosts == (
+            f"{sshd_env.account.name}@127.0.0.1:{sshd_env.jump.port}",
+            f"{sshd_env.account.name}@127.0.0.1:{hop2.port}",
+        )
+        assert s.runner().run("echo through").stdout == "through\n"
+    assert any("LocalForward 8080 localhost:80" in n and "not supported" in n for n in asks.notices)
+    assert any("LocalForward" in w for w in s.info.warnings)
+    assert "Accepted publickey" in hop2.log_text()

@@ -54,7 +54,8 @@ def test_match_exec_is_never_run_and_unsupported_lines_are_reported(fake_home, t
     text = "\n".join(str(w) for w in h.warnings)
     assert f"{cfg}:1: 'Match exec' is never run" in text
     assert f"{cfg}:4: 'ProxyCommand ssh -W %h:%p gw' is not supported" in text
-    assert "LocalForward" in text and "never-reported" not in text and "ForwardAgent" not in text
+    assert "LocalForward" in text and "never-reported" not in text
+    assert f"{cfg}:5: 'ForwardAgent yes' has no effect" in text
 
 
 def test_command_line_user_and_port_win(fake_home):

@@ -13,7 +13,7 @@ trials of a trivial program (``echo RESULT: <x>`` through ``/bin/sh -c``) twice:
 
 It prints trials/s for both and the ratio engine/plain (target >= 0.9), and the engine's
 throughput per storage. Usage: ``python bench/bench_engine.py [--trials 400] [--workers 8]
-[--storages sqlite,journal,postgres]``.
+[--storages sqlite,journal,postgres] [--repeat 3]``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import argparse
 import multiprocessing as mp
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -143,35 +144,38 @@ def main() -> int:
     ap.add_argument("--trials", type=int, default=400)
     ap.add_argument("--workers", type=int, default=8)
     ap.add_argument("--storages", default="sqlite,journal,postgres")
+    ap.add_argument("--repeat", type=int, default=1, help="alternate runs; medians are shown")
     args = ap.parse_args()
     server = None
     rows = []
     try:
         for kind in args.storages.split(","):
-            res = {}
-            for who in ("plain", "engine"):
-                folder = tempfile.mkdtemp(prefix=f"oo-bench-{kind}-{who}-")
-                os.makedirs(os.path.join(folder, "run"), exist_ok=True)
-                if kind == "sqlite":
-                    url = f"sqlite:///{folder}/run/study.db"
-                elif kind == "journal":
-                    url = f"journal:///{folder}/run/study.journal"
-                else:
-                    if server is None:
-                        from support.postgres import start_postgres
+            runs: dict = {"plain": [], "engine": []}
+            for _ in range(args.repeat):
+                for who in ("plain", "engine"):
+                    folder = tempfile.mkdtemp(prefix=f"oo-bench-{kind}-{who}-")
+                    os.makedirs(os.path.join(folder, "run"), exist_ok=True)
+                    if kind == "sqlite":
+                        url = f"sqlite:///{folder}/run/study.db"
+                    elif kind == "journal":
+                        url = f"journal:///{folder}/run/study.journal"
+                    else:
+                        if server is None:
+                            from support.postgres import start_postgres
 
-                        server = start_postgres()
-                    url = server.create_database()
-                fn = plain_optuna if who == "plain" else engine_run
-                secs = fn(url, folder, args.trials, args.workers)
-                done = complete_count(url)
-                res[who] = (secs, done)
-                print(
-                    f"  {kind:9s} {who:6s} {done:4d} COMPLETE in {secs:6.1f} s = "
-                    f"{done / secs:6.1f} trials/s",
-                    flush=True,
-                )
-                shutil.rmtree(folder, ignore_errors=True)
+                            server = start_postgres()
+                        url = server.create_database()
+                    fn = plain_optuna if who == "plain" else engine_run
+                    secs = fn(url, folder, args.trials, args.workers)
+                    done = complete_count(url)
+                    runs[who].append(done / secs)
+                    print(
+                        f"  {kind:9s} {who:6s} {done:4d} COMPLETE in {secs:6.1f} s = "
+                        f"{done / secs:6.1f} trials/s",
+                        flush=True,
+                    )
+                    shutil.rmtree(folder, ignore_errors=True)
+            res = {who: statistics.median(v) for who, v in runs.items()}
             rows.append((kind, res))
     finally:
         if server is not None:
@@ -179,11 +183,13 @@ def main() -> int:
 
             stop_postgres(server)
     print()
-    print(f"{args.trials} trials, {args.workers} workers, trivial program, {os.cpu_count()} CPUs")
+    print(
+        f"{args.trials} trials, {args.workers} workers, trivial program, {os.cpu_count()} CPUs, "
+        f"median of {args.repeat} run(s), load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'storage':10s} {'engine t/s':>11s} {'plain t/s':>10s} {'ratio':>6s}  (target >= 0.9)")
     for kind, res in rows:
-        e = res["engine"][1] / res["engine"][0]
-        p = res["plain"][1] / res["plain"][0]
+        e, p = res["engine"], res["plain"]
         print(f"{kind:10s} {e:11.1f} {p:10.1f} {e / p:6.2f}")
     return 0
 

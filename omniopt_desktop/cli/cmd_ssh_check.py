@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "-F", "--ssh-config", metavar="FILE", help="SSH config file (default ~/.ssh/config)"
     )
+    p.add_argument(
+        "--slurm-setup",
+        metavar="CMD",
+        default="",
+        help="shell line run before the SLURM commands, e.g. 'module load slurm'",
+    )
     p.set_defaults(func=run)
 
 
@@ -45,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
                 f"SHA256:nThbg6kXUpJWGl7E1IGOCspRomTxdCARLviKw6E5SY8"
             )
     prompts = prompts_mod.TerminalPrompts(tuple(args.accept_host_key))
-    result = check.ssh_check(args.host, prompts, session.SessionOptions(ssh_config=args.ssh_config))
+    options = session.SessionOptions(ssh_config=args.ssh_config)
+    result = check.ssh_check(args.host, prompts, options, slurm_setup=args.slurm_setup)
     for line in result.lines():
         print(line)
     return 0 if result.slurm_ok and not result.python.startswith("not usable") else 1

@@ -1,7 +1,8 @@
 """``ssh-check``: connect to a host and report what a cluster run needs (shared by CLI and GUI).
 
 Contract: :func:`ssh_check` connects with the given callbacks, runs ``uname -a``,
-``python3 --version`` and ``sbatch/squeue/sacct --version`` through the SSH runner and returns a
+``python3 --version``, ``sbatch/squeue/sacct --version`` and one real ``squeue`` and ``sacct``
+query (they need the controller and accounting) through the SSH runner and returns a
 :class:`CheckResult` (``.lines()`` is the printable report). Connection, host-key and
 authentication failures raise :class:`RemoteError` subclasses; a missing tool is reported, not
 raised.
@@ -15,6 +16,10 @@ from .callbacks import AuthCallbacks
 from .session import Session, SessionInfo, SessionOptions
 
 TOOLS = ("sbatch", "squeue", "sacct")
+QUERIES = {
+    "squeue": 'squeue -h -u "$(id -un)" -o %i 2>&1 >/dev/null',
+    "sacct": "sacct -n -X -o JobID 2>&1 >/dev/null",
+}
 
 
 @dataclass(frozen=True)
@@ -63,7 +68,9 @@ def ssh_check(
     callbacks: AuthCallbacks | None = None,
     options: SessionOptions | None = None,
     timeout: float = 30.0,
+    slurm_setup: str = "",
 ) -> CheckResult:
+    """``slurm_setup`` (e.g. ``module load slurm``) runs before each SLURM command."""
     from .noisy_shell import noise_message
 
     with Session(host, callbacks, options) as session:
@@ -73,11 +80,16 @@ def ssh_check(
         py = runner.run("python3 --version 2>&1", timeout=timeout)
         python = _first_line(py.stdout) if py.ok else f"not usable ({py.describe()})"
         tools = []
+        pre = f"{slurm_setup.strip()}\n" if slurm_setup.strip() else ""
         for tool in TOOLS:
-            r = runner.run(f"{tool} --version 2>&1", timeout=timeout)
+            r = runner.run(f"{pre}{tool} --version 2>&1", timeout=timeout)
             detail = _first_line(r.stdout) or r.describe()
             if r.exit_status == 127:
                 detail = "not found in PATH (module load slurm in ~/.bashrc?)"
+            elif r.ok and tool in QUERIES:  # ask the controller / accounting, not just the binary
+                q = runner.run(pre + QUERIES[tool], timeout=timeout)
+                if not q.ok:
+                    r, detail = q, f"{detail}, but: {_first_line(q.stdout) or q.describe()}"
             tools.append(ToolCheck(tool, r.ok, detail))
         assert session.info is not None
         return CheckResult(session.info, _first_line(uname.stdout), python, tuple(tools), noise)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keyring
 import keyring.backend
 import pytest
+from support.slurm import slurm_cluster  # noqa: F401
 from support.sshd import sshd_account, sshd_env, sshd_factory, sshd_root  # noqa: F401
 
 

@@ -47,3 +47,15 @@ def test_ssh_check_unknown_key_in_a_script_fails_with_one_line(sshd_env, home_co
 def test_ssh_check_rejects_a_malformed_fingerprint(capsys):
     assert main(["ssh-check", "x", "--accept-host-key", "md5:aa"]) == 1
     assert "not a SHA256 fingerprint" in capsys.readouterr().err
+
+
+@pytest.mark.slurm
+@pytest.mark.slow
+def test_ssh_check_against_the_real_slurm(sshd_env, home_config, capsys, slurm_cluster):
+    sshd_env.known_hosts_file(home_config / "known_hosts", sshd_env.server)
+    code = main(["ssh-check", "cluster", "--slurm-setup", slurm_cluster.shell_prefix])
+    out, err = capsys.readouterr()
+    assert "\nsbatch: works (slurm" in out and "\nsqueue: works (slurm" in out
+    # this test cluster has no accounting storage: sacct is reported, with the reason
+    assert "\nsacct: NOT WORKING" in out and "accounting" in out.lower()
+    assert code == 1

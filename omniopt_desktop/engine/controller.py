@@ -46,7 +46,9 @@ STATUS_CACHE = ".status-cache.json"
 WORKER_SCRIPT = os.path.join("slurm", "worker.sh")
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 TRIAL_STATES = ("RUNNING", "COMPLETE", "PRUNED", "FAIL", "WAITING")
-NOT_PROGRAM_FAILURES = ("interrupted", "cancelled", "worker ")  # see counts_and_streak
+# a stop signal (time limit, scancel) reaches the program too: "killed by SIGTERM" is no failure
+STOPPED_REASONS = ("interrupted", "program killed by SIGTERM")
+NOT_PROGRAM_FAILURES = (*STOPPED_REASONS, "cancelled", "worker ")  # see counts_and_streak
 _ACTIVE_JOB = {
     "PENDING", "CONFIGURING", "RUNNING", "COMPLETING", "SUSPENDED", "STOPPED", "RESIZING",
     "SIGNALING", "STAGE_OUT", "REQUEUED", "REQUEUE_FED", "REQUEUE_HOLD", "RESV_DEL_HOLD",
@@ -167,7 +169,7 @@ class Controller:
         retried = {t.user_attrs.get(A.RETRY_OF) for t in trials if A.RETRY_OF in t.user_attrs}
         for t in trials:
             why = str(t.user_attrs.get(A.FAIL_REASON, ""))
-            if t.state != TrialState.FAIL or not why.startswith("interrupted") or not t.params:
+            if t.state != TrialState.FAIL or not why.startswith(STOPPED_REASONS) or not t.params:
                 continue
             attempt = int(t.user_attrs.get(ATTEMPT, 0))
             if t.number in retried or attempt >= self.model.max_retries:
@@ -218,13 +220,14 @@ class Controller:
 
         live = self.live_workers()
         if live is not None:
-            dead = self._dead_lease_workers(live)
+            dead, numbers = self._dead_workers(live)
             for r in reap_stale(
                 self.storage,
                 self.model.name,
                 self.model.max_retries,
                 grace=self.lease_grace,
                 dead_workers=sorted(dead),
+                numbers=numbers,
             ):
                 log.warning("trial %d failed: %s (retry: %s)", r.number, r.reason, r.retry_number)
         counts, streak, last_reason = self.counts_and_streak()
@@ -257,22 +260,43 @@ class Controller:
         self.set_state("running", live_workers=len(live), counts=counts)
         return None
 
-    def _dead_lease_workers(self, live: Set[str]) -> Set[str]:
+    def _dead_workers(self, live: Set[str]) -> Tuple[Set[str], List[int]]:
+        """SLURM workers (``<job>_<task>``) whose job is no longer queued or running, found
+        through the leases of RUNNING trials and the workers' current-trial files, and the
+        numbers of the trials they were running (also those not leased yet)."""
         from optuna.trial import TrialState
 
-        from .leases import LEASE_KEY
+        from .leases import LEASE_KEY, read_current
+
+        def slurm_worker(w: str) -> bool:
+            job, _, task = w.partition("_")
+            return job.isdigit() and task.isdigit()
 
         running = self.storage.get_all_trials(
             self.study_id, deepcopy=False, states=(TrialState.RUNNING,)
         )
         dead = set()
         for t in running:
-            lease = t.system_attrs.get(LEASE_KEY) or {}
-            worker = str(lease.get("worker", ""))
-            # only SLURM worker ids ("<job>_<task>") can be checked against squeue
-            if "_" in worker and worker.split("_")[0].isdigit() and worker not in live:
+            worker = str((t.system_attrs.get(LEASE_KEY) or {}).get("worker", ""))
+            if slurm_worker(worker) and worker not in live:
                 dead.add(worker)
-        return dead
+        logs = os.path.join(self.run_dir, L.LOGS_DIR)
+        try:
+            names = os.listdir(logs)
+        except OSError:
+            names = []
+        numbers = []
+        for name in names:
+            if not (name.startswith("current-") and name.endswith(".json")):
+                continue
+            worker = name[len("current-") : -len(".json")]
+            if slurm_worker(worker) and worker not in live:
+                current = read_current(self.run_dir, worker) or {}
+                if isinstance(current.get("number"), int):
+                    dead.add(worker)
+                    numbers.append(current["number"])
+        running_numbers = {t.number for t in running}
+        return dead, [n for n in numbers if n in running_numbers]
 
     def run(self) -> int:
         def handler(signum: int, _frame: Any) -> None:

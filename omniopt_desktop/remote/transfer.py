@@ -8,8 +8,8 @@ Contract:
   cancel the temporary file is removed when possible and the old target is untouched.
 - :meth:`Transfer.upload_tree` uploads a folder incrementally: a file is skipped when the remote
   copy has the same size and mtime (``compare="mtime"``) or the same SHA-256 (``"hash"``).
-- :meth:`Transfer.download_file` reads with a bounded pipeline (``pipeline_depth`` requests of
-  32 KiB in flight, :mod:`.sftp_pipeline`; paramiko's ``prefetch`` is unbounded by default, which
+- :meth:`Transfer.download_file` reads with a bounded pipeline (2 MiB of requests in flight,
+  :mod:`.sftp_pipeline`; paramiko's ``prefetch`` is unbounded by default, which
   hangs some servers, and sleep-polls when bounded, which starves throughput) into
   ``<target>.part`` (mode 0600), checks the size and ``os.replace``s it over the target.
 - ``progress(Progress)`` is called at most every ``progress_interval`` s and at the end of each
@@ -43,7 +43,7 @@ from .sftp_pipeline import pipelined_read, pipelined_write
 
 CHUNK = 1 << 20
 _PART = re.compile(r"^\..+\.oo-part-[0-9a-f]{8}$")
-DEFAULT_PIPELINE_DEPTH = 64  # 64 x 32 KiB = 2 MiB in flight, one channel window
+DEFAULT_PIPELINE_DEPTH = None  # as many requests as fit in 2 MiB (sftp_pipeline.IN_FLIGHT)
 
 
 class TransferCancelled(RemoteError):
@@ -139,7 +139,7 @@ class Transfer:
         progress: Callable[[Progress], None] | None = None,
         cancel: CancelToken | None = None,
         *,
-        pipeline_depth: int = DEFAULT_PIPELINE_DEPTH,
+        pipeline_depth: int | None = DEFAULT_PIPELINE_DEPTH,
         progress_interval: float = 0.2,
         verify_hash: bool = True,
     ) -> None:

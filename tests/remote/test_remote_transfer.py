@@ -148,3 +148,16 @@ def test_transfers_from_several_threads_share_the_session(session, tmp_path, rem
         th.join(60)
     assert errors == []
     assert all((tmp_path / f"d{i}").read_bytes() == b for i, b in blobs.items())
+
+
+def test_block_sizes_follow_the_server_limits(session):
+    from omniopt_desktop.remote.sftp_pipeline import BLOCK, block_sizes
+
+    read, write = block_sizes(session.sftp())  # OpenSSH answers limits@openssh.com
+    assert BLOCK < read <= 256 * 1024 and BLOCK < write <= 256 * 1024
+
+    class NoLimits:  # a server without the extension answers with an SFTP error
+        def _request(self, *args):
+            raise OSError("Operation unsupported")
+
+    assert block_sizes(NoLimits()) == (BLOCK, BLOCK)

@@ -187,8 +187,7 @@ def _env_lines(env: RemoteEnv) -> List[str]:
 
 _WAIT_BLOCK = """\
 child=$!
-forward() {{ kill -{sig} "$child" 2>/dev/null; }}
-trap forward USR1 TERM INT
+{traps}
 # `wait` returns early when a trapped signal arrives: wait again until the child is gone
 status=0
 while :; do
@@ -228,7 +227,11 @@ def render_controller_script(resources: Resources, ctx: ScriptContext) -> str:
         cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
     body = ["set -u", *_env_lines(ctx.env), f"cd {shlex.quote(ctx.run_dir)}"]
     body.append(" ".join(cmd) + " &")
-    body.append(_WAIT_BLOCK.format(sig="TERM").rstrip("\n"))
+    # USR1 (time limit near: the controller queues its successor) and TERM (scancel) as they come
+    traps = "\n".join(
+        f"trap 'kill -{sig} \"$child\" 2>/dev/null' {sig}" for sig in ("USR1", "TERM", "INT")
+    )
+    body.append(_WAIT_BLOCK.format(traps=traps).rstrip("\n"))
     return _script(directives, body)
 
 
@@ -252,7 +255,9 @@ def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:
     cmd.append('--worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}"')
     body = ["set -u", *_env_lines(ctx.env), f"cd {shlex.quote(ctx.run_dir)}"]
     body.append(" ".join(cmd) + " &")
-    body.append(_WAIT_BLOCK.format(sig="USR1").rstrip("\n"))
+    # time limit near (USR1) or scancel (TERM): the worker stops its trial, which is retried
+    traps = 'forward() { kill -USR1 "$child" 2>/dev/null; }\ntrap forward USR1 TERM INT'
+    body.append(_WAIT_BLOCK.format(traps=traps).rstrip("\n"))
     return _script(directives, body)
 
 

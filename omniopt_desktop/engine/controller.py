@@ -307,10 +307,15 @@ class Controller:
         self.set_state("running", "started")
         stop_file = os.path.join(self.run_dir, L.STOP_FILE)
         while True:
-            if self.stop_why or os.path.exists(stop_file):
-                why = self.stop_why or "STOP file present (cancelled)"
-                self.set_state("stopped", why)
-                log.info("controller stopping: %s", why)
+            if os.path.exists(stop_file):
+                self.set_state("stopped", "STOP file present (cancelled)")
+                log.info("controller stopping: STOP file present")
+                return 4
+            if self.stop_why == "received SIGUSR1":  # our time limit is near
+                return self._queue_successor()
+            if self.stop_why:
+                self.set_state("stopped", self.stop_why)
+                log.info("controller stopping: %s", self.stop_why)
                 return 4
             try:
                 final = self.step()
@@ -329,6 +334,22 @@ class Controller:
             deadline = time.monotonic() + self.interval
             while time.monotonic() < deadline and not self.stop_why:
                 time.sleep(min(0.5, self.interval))
+
+    def _queue_successor(self) -> int:
+        """Queue the next controller (it starts once this one has ended: ``singleton``)."""
+        script = os.path.join(self.run_dir, "slurm", "controller.sh")
+        rc, out = _sh(["sbatch", "--parsable", "--dependency=singleton", script])
+        job = out.strip().split(";")[0]
+        if rc != 0 or not job.isdigit():
+            why = f"time limit reached; queueing the next controller failed: {out.strip()[:300]}"
+            self.set_state("stopped", why + "; continue with submit --resume")
+            log.error("%s", why)
+            return 4
+        with open(os.path.join(self.run_dir, JOBS_FILE), "a") as f:
+            f.write(f"{job} ctl 1 {time.time():.0f}\n")
+        self.set_state("requeued", f"time limit reached; controller job {job} continues")
+        log.info("time limit near: controller job %s queued to continue", job)
+        return 0
 
     def _cancel_pending_workers(self) -> None:
         _sh(["scancel", "-t", "PENDING", "-n", self.worker_name])

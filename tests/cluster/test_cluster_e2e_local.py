@@ -200,3 +200,29 @@ def _cmdline(proc: Path) -> str:
         return (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         return ""
+
+
+def test_controller_near_its_time_limit_queues_its_successor(runs, tmp_path, slurm_cluster):
+    """USR1 before the time limit (sent here by scancel -b -s USR1): the controller queues the
+    next controller (singleton dependency: never two at once) and the study completes."""
+    import subprocess
+
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=10, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        st = runs.status(record, since=10**9)
+        if st.counts.get("COMPLETE", 0) >= 2 and st.controller_state == "running":
+            break
+        time.sleep(0.5)
+    ctl = record.job_ids[0]
+    subprocess.run(["scancel", "-b", "-s", "USR1", ctl], env=slurm_cluster.env, check=True)
+    st = wait_finished(runs, record)
+    assert st.controller_state == "done", st.to_json()
+    controllers = [j for j in st.jobs.jobs.values() if j.name.endswith("-ctl")]
+    assert len(controllers) == 2 and st.study["controller"]["job_id"] != ctl
+    full = runs.status(record)
+    numbers = [t["number"] for t in full.trials]
+    assert numbers == list(range(len(numbers))) and full.counts["COMPLETE"] >= 10

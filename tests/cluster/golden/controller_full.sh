@@ -20,8 +20,9 @@ PY=/home/me/omniopt-desktop/envs/py-abc/bin/python
 cd /home/me/omniopt-desktop/runs/demo-1
 "$PY" -m omniopt_desktop.engine.controller run --run-dir /home/me/omniopt-desktop/runs/demo-1 --storage journal:///home/me/omniopt-desktop/runs/demo-1/study.journal &
 child=$!
-forward() { kill -TERM "$child" 2>/dev/null; }
-trap forward USR1 TERM INT
+trap 'kill -USR1 "$child" 2>/dev/null' USR1
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
 # `wait` returns early when a trapped signal arrives: wait again until the child is gone
 status=0
 while :; do

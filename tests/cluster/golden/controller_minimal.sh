@@ -13,8 +13,9 @@ PY=python3
 cd /scratch/r
 "$PY" -m omniopt_desktop.engine.controller run --run-dir /scratch/r &
 child=$!
-forward() { kill -TERM "$child" 2>/dev/null; }
-trap forward USR1 TERM INT
+trap 'kill -USR1 "$child" 2>/dev/null' USR1
+trap 'kill -TERM "$child" 2>/dev/null' TERM
+trap 'kill -INT "$child" 2>/dev/null' INT
 # `wait` returns early when a trapped signal arrives: wait again until the child is gone
 status=0
 while :; do

@@ -84,6 +84,12 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(out))
     else:
         print("\n".join(summary(st, record.host)))
+    if args.wait and st.controller_gone:
+        ended = [j.state.value for j in st.jobs.jobs.values() if j.name.endswith("-ctl")]
+        raise ClusterError(
+            f"run {record.run_id}: the controller job ended ({', '.join(ended[-1:]) or 'gone'}) "
+            f"before the study did; continue with: omniopt-desktop submit --resume {record.run_id}"
+        )
     if args.wait and st.controller_state != "done":
         raise ClusterError(
             f"run {record.run_id} ended {st.controller_state}"

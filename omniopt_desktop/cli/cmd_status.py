@@ -84,6 +84,9 @@ def _run(args: argparse.Namespace) -> int:
         print(json.dumps(out))
     else:
         print("\n".join(summary(st, record.host)))
+    budget_met = st.counts.get("COMPLETE", 0) >= int(st.study.get("n_trials") or 0) > 0
+    if args.wait and budget_met:
+        return 0
     if args.wait and st.controller_gone:
         ended = [j.state.value for j in st.jobs.jobs.values() if j.name.endswith("-ctl")]
         raise ClusterError(

@@ -116,7 +116,15 @@ def prepare_run(
     return url
 
 
-def progress_of(storage: Any, study_name: str, total: int, workers: int, t0: float) -> Progress:
+def progress_of(
+    storage: Any,
+    study_name: str,
+    total: int,
+    workers: int,
+    t0: float,
+    prev: Optional[Progress] = None,
+) -> Progress:
+    """Counts and best so far; the Pareto front is recomputed only when ``prev`` is outdated."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
@@ -134,6 +142,8 @@ def progress_of(storage: Any, study_name: str, total: int, workers: int, t0: flo
     if done and len(directions) == 1:
         vals = [v[0] for v in done]
         best = min(vals) if directions[0] == StudyDirection.MINIMIZE else max(vals)
+    elif done and prev is not None and prev.complete == len(done):
+        pareto = prev.pareto
     elif done:
         signs = [1.0 if d == StudyDirection.MINIMIZE else -1.0 for d in directions]
         pts = [[s * x for s, x in zip(signs, v)] for v in done]
@@ -367,6 +377,7 @@ class _Watcher:
         total = self.study.n_trials
         interrupted = stopping = False
         next_free = 0
+        prog: Optional[Progress] = None
         last_reap = time.monotonic()
         while True:
             if self.stop.is_set() and not interrupted:
@@ -376,7 +387,7 @@ class _Watcher:
             if self.check_exits(stopping):
                 stopping = True
                 open(os.path.join(self.run_dir, L.STOP_FILE), "a").close()
-            prog = progress_of(self.storage, self.study.name, total, len(self.procs), t0)
+            prog = progress_of(self.storage, self.study.name, total, len(self.procs), t0, prog)
             if self.on_progress is not None:
                 self.on_progress(prog)
             if interrupted or (stopping and not self.procs):

@@ -236,6 +236,8 @@ class Worker:
         env["OMNIOPT_TRIAL_DIR"] = tdir
         env["OMNIOPT_RUN_DIR"] = self.run_dir
         attrs[A.COMMAND] = command
+        if self._should_stop():
+            return self._finish(trial, tdir, attrs, values, Outcome(None, None, "interrupted"))
         stdout_path = os.path.join(tdir, A.STDOUT_FILE)
         stderr_path = os.path.join(tdir, A.STDERR_FILE)
         run = run_program(

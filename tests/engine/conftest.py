@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from support.postgres import postgres_server  # noqa: F401  (fixture)
 
-BACKENDS = ["sqlite", "journal", "postgres"]
+BACKENDS = ["sqlite", "journal", "journal-openlock", "postgres"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -15,5 +15,7 @@ def storage_url(request, tmp_path):
         return f"sqlite:///{tmp_path}/study.db"
     if request.param == "journal":
         return f"journal:///{tmp_path}/study.journal"
+    if request.param == "journal-openlock":
+        return f"journal:///{tmp_path}/study.journal?lock=open"
     server = request.getfixturevalue("postgres_server")
     return server.create_database()

@@ -12,6 +12,7 @@ Raises :class:`AuthenticationError` with a message that names the methods tried,
 
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import socket
@@ -35,14 +36,13 @@ class _Progress:
     tried: list[str]
     done: list[str]
     cancelled: bool = False
+    agent: _Agent | None = None  # closed when authentication ends
 
 
 def _load_public_blob(path: str) -> bytes | None:
     try:
         with open(path + ".pub", encoding="ascii", errors="replace") as fh:
             parts = fh.read().split()
-        import base64
-
         return base64.b64decode(parts[1]) if len(parts) >= 2 else None
     except (OSError, ValueError):
         return None
@@ -58,8 +58,11 @@ class _Agent(paramiko.agent.AgentSSH):
         sock.connect(path)
         self._connect(sock)
 
+    def close(self) -> None:
+        self._close()
 
-def _agent_keys(cfg: HostConfig) -> list[paramiko.PKey]:
+
+def _agent_keys(cfg: HostConfig, progress: _Progress) -> list[paramiko.PKey]:
     if cfg.identity_agent == "none":
         return []
     path = cfg.identity_agent or os.environ.get("SSH_AUTH_SOCK")
@@ -67,6 +70,7 @@ def _agent_keys(cfg: HostConfig) -> list[paramiko.PKey]:
         return []
     try:
         agent = _Agent(path)
+        progress.agent = agent
         keys = list(agent.get_keys())
     except Exception as e:
         log.info("ssh-agent at %s not usable: %s", path, type(e).__name__)
@@ -77,9 +81,7 @@ def _agent_keys(cfg: HostConfig) -> list[paramiko.PKey]:
     return keys
 
 
-def _load_key(
-    path: str, callbacks: AuthCallbacks, secrets: SecretStore, progress: _Progress
-) -> paramiko.PKey | None:
+def _load_key(path: str, callbacks: AuthCallbacks, secrets: SecretStore) -> paramiko.PKey | None:
     try:
         return paramiko.PKey.from_path(path)
     except (paramiko.PasswordRequiredException, TypeError):
@@ -130,14 +132,14 @@ def _try_publickey(
 ) -> list[str] | None:
     """None: no key worked; else the methods still required (empty: done)."""
     seen: set[bytes] = set()
-    candidates: list[tuple[str, object]] = [("agent", k) for k in _agent_keys(cfg)]
+    candidates: list[tuple[str, object]] = [("agent", k) for k in _agent_keys(cfg, progress)]
     candidates += [("file", p) for p in cfg.identity_files]
     for source, item in candidates:
         if source == "file":
             blob = _load_public_blob(str(item))
             if blob is not None and blob in seen:
                 continue  # the agent already offered this key
-            key = _load_key(str(item), callbacks, secrets, progress)
+            key = _load_key(str(item), callbacks, secrets)
             label = f"publickey ({item})"
         else:
             key = item  # type: ignore[assignment]
@@ -260,6 +262,22 @@ def authenticate(
     except paramiko.SSHException as e:
         raise AuthenticationError(f"{cfg.display}: connection broke during login ({e})") from e
     order = [m for m in (cfg.preferred_auth or DEFAULT_ORDER) if m in DEFAULT_ORDER]
+    try:
+        return _run_methods(t, cfg, callbacks, secrets, progress, allowed, order)
+    finally:
+        if progress.agent is not None:
+            progress.agent.close()
+
+
+def _run_methods(
+    t: paramiko.Transport,
+    cfg: HostConfig,
+    callbacks: AuthCallbacks,
+    secrets: SecretStore,
+    progress: _Progress,
+    allowed: list[str],
+    order: list[str],
+) -> tuple[str, ...]:
     attempted: set[str] = set()
     try:
         while True:

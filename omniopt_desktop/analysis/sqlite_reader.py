@@ -390,11 +390,14 @@ class _ChunkJob:
                 first, last = g == 0, g == len(groups) - 1
                 sql = self._pivot_sql(names, last, first)
                 rows = raw.execute(sql, [*names, self.study_id, lo, hi]).fetchall()
-                if first and rows:
-                    head = list(zip(*(r[:5] for r in rows)))
-                    rows = [r[5:] for r in rows]
                 width = len(names) + (self.k if last else 0)
-                blocks.append(np.array(rows, dtype=np.float64).reshape(len(rows), width))
+                if first and rows:
+                    columns = list(zip(*rows))  # one transpose; numbers go to numpy by column
+                    head = columns[:5]
+                    block = np.array(columns[5:], dtype=np.float64).reshape(width, len(rows)).T
+                else:
+                    block = np.array(rows, dtype=np.float64).reshape(len(rows), width)
+                blocks.append(block)
             attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
         pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
         return (

@@ -152,3 +152,26 @@ def test_open_screenshot_command(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 1 and "no such file" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_poll_reads_only_new_and_unfinished_trials(qtbot, tmp_path):
+    import sqlite3
+
+    db = str(tmp_path / "study.db")
+    make_bulk_db(db, 30, n_params=3, running_last=2)
+    panel = AnalysisPanel(load_trials(db))
+    panel.model.path = db
+    qtbot.addWidget(panel)
+    con = sqlite3.connect(db)
+    con.execute("UPDATE trials SET state='COMPLETE' WHERE number = 28")
+    con.execute(
+        "INSERT INTO trial_values (trial_id, objective, value, value_type) SELECT trial_id, 0, 0.25, 'FINITE' FROM trials WHERE number = 28"
+    )
+    con.commit()
+    con.close()
+    make_bulk_db(db, 5, n_params=3, create=False, start_number=30, seed=9)
+    with qtbot.waitSignal(panel.model.columns_changed, timeout=20000):
+        panel.poll()
+    cols = panel.model.cols
+    assert list(cols.number) == list(range(35))
+    assert cols.state[28] == 1 and cols.values[28, 0] == 0.25 and cols.state[29] == 0

@@ -153,6 +153,32 @@ class AnalysisPanel(QWidget):
         self._refresh_visible()
         self.loaded.emit()
 
+    def poll(self, path: Optional[str] = None) -> None:
+        """Read only what changed in ``path`` (default: the loaded file) off the GUI thread and
+        append it: trials numbered above the last one, and those still running or waiting."""
+        from ...analysis.loader import load_trials
+
+        cols, path = self.model.cols, path or self.model.path
+        if cols is None or not path:
+            if path:
+                self.load(path)
+            return
+        unfinished = cols.number[(cols.state == 0) | (cols.state == 4)].tolist()
+        kwargs = {
+            "study_name": cols.study.name,
+            "after_number": cols.last_number,
+            "numbers": unfinished,
+        }
+        from superqt.utils import create_worker
+
+        worker = create_worker(
+            load_trials, path, **kwargs, _start_thread=False, _ignore_errors=True
+        )
+        worker.returned.connect(self.append_trials)
+        worker.errored.connect(self._failed)
+        self._poller = worker
+        worker.start()
+
     def append_trials(self, new: TrialColumns) -> int:
         """Merge newer trials; the visible view redraws within ``REDRAW_MS`` (throttled)."""
         return self.model.append(new)

@@ -59,6 +59,12 @@ def main() -> int:
         )
     print(f"database: {os.path.getsize(db) / 1e6:.0f} MB, load average {os.getloadavg()[0]:.2f}")
 
+    # an installed package has its bytecode compiled (pip does it); this checkout may not
+    # (PYTHONDONTWRITEBYTECODE), so compile it as an installation would
+    import compileall
+
+    compileall.compile_dir(os.path.join(ROOT, "omniopt_desktop"), quiet=1)
+
     # 1. open --screenshot, a new process each time
     png = os.path.join(tmp, "shot.png")
     cmd = [sys.executable, "-m", "omniopt_desktop.cli", "open", db, "--screenshot", png]

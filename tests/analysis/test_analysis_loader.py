@@ -217,3 +217,38 @@ def test_path_with_odd_characters(tmp_path):
     os.replace(tmp_path / "s.db", folder / "s.db")
     assert len(load_trials(str(folder / "s.db"))) == 7
     assert os.listdir(folder) == ["s.db"]
+
+
+def _downgrade_to_optuna_3_0_0_c(path):
+    """The layout before Optuna's v3.0.0.d migration: no trial_values.value_type, and
+    datetimes stored as naive local time (library_version 3.0.0)."""
+    con = sqlite3.connect(path)
+    con.executescript(
+        """
+        CREATE TABLE tv_old (trial_value_id INTEGER PRIMARY KEY, trial_id INTEGER NOT NULL,
+                             objective INTEGER NOT NULL, value FLOAT, UNIQUE (trial_id, objective));
+        INSERT INTO tv_old SELECT trial_value_id, trial_id, objective, value FROM trial_values;
+        DROP TABLE trial_values;
+        ALTER TABLE tv_old RENAME TO trial_values;
+        UPDATE version_info SET library_version = '3.0.0', schema_version = 12;
+        """
+    )
+    con.commit()
+    con.close()
+
+
+def test_older_schema_and_local_time_datetimes(tmp_path, monkeypatch):
+    import time
+
+    path = str(tmp_path / "old.db")
+    b = make_bulk_db(path, 20, n_params=3)
+    _downgrade_to_optuna_3_0_0_c(path)
+    monkeypatch.setenv("TZ", "Etc/GMT-2")  # stored wall-clock times are UTC+2 local time
+    time.tzset()
+    try:
+        cols = load_trials(path)
+    finally:
+        monkeypatch.delenv("TZ")
+        time.tzset()
+    np.testing.assert_array_equal(cols.values[:, 0], b.values[:, 0])
+    np.testing.assert_allclose(cols.start, b.start - 7200.0, atol=1e-6)

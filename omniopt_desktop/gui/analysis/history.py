@@ -68,7 +68,7 @@ class HistoryView(SinglePlotView):
             new = ~np.isin(bsf.number, self._drawn)
             if new.any():
                 self.points.append(x[new], self._y(bsf.value[new]))
-                self._drawn = np.union1d(self._drawn, bsf.number[new])
+                self._drawn = np.concatenate([self._drawn, bsf.number[new]])
         else:
             # above MAX_HISTORY_POINTS a fixed sample is drawn (plus the latest trials)
             rows = sample_rows(

@@ -85,7 +85,7 @@ class SlicesView(AnalysisView):
         )
         if incremental:
             rows = ok[~np.isin(cols.number[ok], self._drawn)]
-            self._drawn = np.union1d(self._drawn, cols.number[rows])
+            self._drawn = np.concatenate([self._drawn, cols.number[rows]])
         else:
             keep = np.arange(max(0, len(ok) - 500), len(ok))
             rows = ok[sample_rows(len(ok), MAX_SLICE_POINTS, keep=keep)]

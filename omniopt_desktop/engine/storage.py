@@ -286,16 +286,33 @@ def _postgres_storage(spec: StorageSpec) -> Any:
     )
 
 
+_CREATION_RACE = ("alembic_version", "already exists", "duplicate key", "unique constraint")
+
+
+def _creating(fn: Callable[..., T], *args: Any) -> T:
+    """Open an RDB storage; when another process is creating the same schema at this very
+    moment (first opening), one of the two loses a unique-key race: open again."""
+    for attempt in range(6):
+        try:
+            return with_retries(fn, *args)
+        except Exception as e:
+            text = str(e).lower()
+            if attempt == 5 or not any(t in text for t in _CREATION_RACE):
+                raise
+            time.sleep(0.05 * (attempt + 1) + random.uniform(0, 0.05))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 def open_storage(url: str, workers: int = 1, wal: bool = True) -> RetryingStorage:
     """Open the storage at ``url`` for a study shared by ``workers`` processes."""
     spec = parse_storage_url(url)
     try:
         if spec.kind == "sqlite":
-            inner = with_retries(_sqlite_storage, spec, workers, wal)
+            inner = _creating(_sqlite_storage, spec, workers, wal)
         elif spec.kind == "journal":
             inner = _journal_storage(spec)
         else:
-            inner = with_retries(_postgres_storage, spec)
+            inner = _creating(_postgres_storage, spec)
     except StorageError:
         raise
     except ImportError as e:

@@ -200,3 +200,24 @@ def test_transient_errors_are_retried_others_not():
     with pytest.raises(OperationalError):
         S.with_retries(broken, base=0.001)
     assert len(calls) == 1
+
+
+def _open_only(url, q):
+    try:
+        S.open_storage(url, workers=4)
+        q.put("ok")
+    except Exception as e:  # noqa: BLE001 - reported to the test
+        q.put(repr(e)[:300])
+
+
+def test_first_opening_by_several_processes_at_once(storage_url):
+    """A GUI/monitor may open the storage while the run creates it: nobody may fail."""
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_open_only, args=(storage_url, q)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    results = [q.get(timeout=120) for _ in procs]
+    for p in procs:
+        p.join(60)
+    assert results == ["ok"] * 4

@@ -190,3 +190,52 @@ def test_program_printing_1gb_keeps_worker_memory_bounded(tmp_path):
     out = os.path.join(run_dir, "trials", "0", A.STDOUT_FILE)
     assert os.path.getsize(out) < (2 << 20) + 200
     assert peak_mib < 300, f"worker peak RSS {peak_mib:.0f} MiB"
+
+
+def _start_worker(run_dir):
+    import subprocess
+
+    return subprocess.Popen(
+        [sys.executable, "-m", "omniopt_desktop.engine", "worker", "--run-dir", run_dir],
+        stderr=open(os.path.join(run_dir, "worker.log"), "ab"),
+    )
+
+
+def _wait_for(pred, timeout=60):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def test_sigusr1_kills_the_program_and_fails_the_trial_interrupted(tmp_path):
+    """SLURM sends SIGUSR1 (--signal) before the time limit; scancel sends SIGTERM."""
+    study = make_study(tmp_path, 'echo $$ > "$OMNIOPT_TRIAL_DIR/pid"; sleep 300', n_trials=3)
+    run_dir = str(tmp_path / "run")
+    url = prepare_run(study, run_dir)
+    ensure_study(open_storage(url), study.name, study.directions)
+    proc = _start_worker(run_dir)
+    pid_file = tmp_path / "run" / "trials" / "0" / "pid"
+    assert _wait_for(pid_file.exists)
+    proc.send_signal(signal.SIGUSR1)
+    assert proc.wait(60) == 4  # Exit.STOPPED
+    (t,) = trials_of(url)
+    assert t.state == TrialState.FAIL and t.user_attrs[A.FAIL_REASON].startswith("interrupted")
+    assert not os.path.exists(f"/proc/{int(pid_file.read_text())}/cmdline") or open(
+        f"/proc/{int(pid_file.read_text())}/stat"
+    ).read().split(")")[-1].split()[0] in ("Z", "X")
+
+
+def test_stop_file_lets_the_running_trial_finish(tmp_path):
+    study = make_study(tmp_path, 'touch "$OMNIOPT_TRIAL_DIR/started"; sleep 1; echo RESULT: %(x)')
+    run_dir = str(tmp_path / "run")
+    url = prepare_run(study, run_dir)
+    ensure_study(open_storage(url), study.name, study.directions)
+    proc = _start_worker(run_dir)
+    assert _wait_for((tmp_path / "run" / "trials" / "0" / "started").exists)
+    (tmp_path / "run" / L.STOP_FILE).touch()
+    assert proc.wait(60) == 4
+    trials = trials_of(url)
+    assert [t.state for t in trials] == [TrialState.COMPLETE]

@@ -13,6 +13,9 @@ from .base import SinglePlotView
 from .model import AnalysisModel
 
 
+MAX_STEPS = 2_000
+
+
 class DistributionView(SinglePlotView):
     """``curve``: (sorted values, fraction of trials at or below), drawn as steps."""
 
@@ -29,6 +32,9 @@ class DistributionView(SinglePlotView):
     def redraw(self) -> None:
         v, f = derived.empirical_distribution(self.model.cols, self.model.objective)
         self.values, self.fractions = v, f
+        if len(v) > MAX_STEPS:  # the curve at MAX_STEPS evenly spaced fractions looks the same
+            keep = np.unique(np.linspace(0, len(v) - 1, MAX_STEPS).round().astype(int))
+            v, f = v[keep], f[keep]
         if len(v):
             x = np.repeat(v, 2)
             y = np.concatenate([[0.0], np.repeat(f, 2)[:-1]])

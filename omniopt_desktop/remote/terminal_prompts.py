@@ -22,6 +22,15 @@ class TerminalPrompts:
     def _say(self, text: str) -> None:
         print(text, file=sys.stderr, flush=True)
 
+    @staticmethod
+    def _line(prompt: str) -> str:
+        """Read one echoed line; the prompt goes to stderr (stdout carries the command's output)."""
+        print(prompt, end="", file=sys.stderr, flush=True)
+        line = sys.stdin.readline()
+        if not line:
+            raise EOFError
+        return line.rstrip("\n")
+
     def confirm_host_key(self, info: HostKeyInfo) -> bool:
         if info.fingerprint in self.accept_fingerprints:
             self._say(
@@ -40,8 +49,11 @@ class TerminalPrompts:
             f"The authenticity of host '{info.host}' can't be established.\n"
             f"{info.key_type} key fingerprint is {info.fingerprint}."
         )
-        answer = input("Are you sure you want to continue connecting (yes/no)? ").strip().lower()
-        return answer == "yes"
+        try:
+            answer = self._line("Are you sure you want to continue connecting (yes/no)? ")
+        except (EOFError, KeyboardInterrupt):
+            return False
+        return answer.strip().lower() == "yes"
 
     def _secret(self, prompt: str, request: SecretRequest) -> SecretAnswer | None:
         if not self.interactive:
@@ -54,7 +66,10 @@ class TerminalPrompts:
             return None
         remember = False
         if request.can_remember:
-            remember = input("Remember it in the system keyring (y/N)? ").strip().lower() == "y"
+            try:
+                remember = self._line("Remember it in the system keyring (y/N)? ").lower() == "y"
+            except (EOFError, KeyboardInterrupt):
+                remember = False
         return SecretAnswer(secret, remember)
 
     def ask_password(self, request: SecretRequest) -> SecretAnswer | None:
@@ -72,7 +87,7 @@ class TerminalPrompts:
         answers = []
         try:
             for p in round.prompts:
-                answers.append(input(p.text) if p.echo else getpass.getpass(p.text))
+                answers.append(self._line(p.text) if p.echo else getpass.getpass(p.text))
         except (EOFError, KeyboardInterrupt):
             return None
         return answers

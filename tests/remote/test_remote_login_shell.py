@@ -93,3 +93,16 @@ def test_csh_login_shell_runs_posix_commands(sshd_env, sshd_factory, tmp_path):
         res = r.run(cmd)
         assert (res.stdout, res.stderr, res.exit_status) == ("it's $HOME !\n", "1\n2\n", 4)
         assert r.run("printf 'a!b'").stdout == "a!b"
+
+
+def test_missing_sftp_subsystem_is_explained(sshd_env, sshd_factory, tmp_path):
+    srv = sshd_factory(sftp="/bin/false")
+    cfg = sshd_env.ssh_config(tmp_path / "config", server=srv)
+    opts = sshd_env.session_options(
+        cfg, known_hosts=(sshd_env.known_hosts_file(tmp_path / "kh", srv),)
+    )
+    with Session("oo-target", NoPrompts(), opts) as s:
+        with pytest.raises(RemoteError) as e:
+            s.sftp()
+        assert "sftp subsystem is enabled" in str(e.value) and ".bashrc" not in str(e.value)
+        assert s.runner().run("echo still").stdout == "still\n"

@@ -449,13 +449,12 @@ class ClusterRuns:
     def cancel(self, record: RunRecord) -> list[int]:
         """Stop every job of the run; RUNNING trials end FAIL 'cancelled'; the database stays."""
         q = shlex.quote(record.remote_dir)
-        names = shlex.quote(",".join(job_names(record.tag)))
         ids = " ".join(shlex.quote(j) for j in record.job_ids)
         cancel_trials = self._engine(record, "cancel-trials --reason cancelled")
         out = self._run(
             f"touch {q}/{L.STOP_FILE}\n"
             f"{cancel_trials}\n"
-            f"scancel -n {names} || true\n"
+            + "".join(f"scancel -n {shlex.quote(n)} || true\n" for n in job_names(record.tag))
             + (f"scancel {ids} 2>/dev/null || true\n" if ids else "")
             + "sleep 1\n"
             f"{cancel_trials}"

@@ -242,7 +242,8 @@ class SlurmClient:
         if job_ids:
             parts.append("scancel " + " ".join(shlex.quote(str(j)) for j in job_ids))
         if tag:
-            parts.append("scancel -n " + shlex.quote(",".join(job_names(tag))))
+            # scancel takes one job name per -n (unlike squeue)
+            parts += [f"scancel -n {shlex.quote(n)}" for n in job_names(tag)]
         if not parts:
             raise ClusterError("nothing to cancel: no job ids and no run tag")
         result = self.run("; ".join(parts))

@@ -58,6 +58,10 @@ def test_submit_status_fetch(runs, tmp_path):
     remote_db = "sqlite:///" + record.remote_dir + "/study.db"
     assert _trials("sqlite:///" + snap, "quad") == _trials(remote_db, "quad")
     assert runs.registry.get(record.run_id).snapshots == (snap,)
+    from omniopt_desktop.analysis.loader import load_trials  # what `open` shows
+
+    cols = load_trials(snap)
+    assert len(cols) == len(_trials(remote_db, "quad"))
 
 
 def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
@@ -148,6 +152,8 @@ def test_cancel_fails_running_trials_and_keeps_the_database(runs, tmp_path):
     assert all(reasons[n] == "cancelled" for n in cancelled)
     assert runs.registry.get(record.run_id).state == "cancelled"
     assert st.controller_state in ("stopped", "queued") or st.controller_gone
+    workers = [j for j in st.jobs.jobs.values() if j.name.endswith("-wrk")]
+    assert workers and all(j.state.value == "CANCELLED" for j in workers), st.to_json()["jobs"]
 
 
 def test_trial_of_a_killed_worker_is_failed_and_retried(runs, tmp_path):

@@ -17,7 +17,7 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -213,10 +213,15 @@ def read_sqlite(
         if ranges:
             pool = ThreadPoolExecutor(max_workers=max(1, threads))
             try:
-                names = _param_names_of(engine, ranges[0][0], ranges[-1][1])
-                pinfo = {name: parse_distribution(name, dj) for name, dj in names}
-                job = _ChunkJob(engine, study.study_id, list(pinfo), k, schema, user_attrs)
-                results = list(pool.map(job, ranges)) if len(ranges) > 1 else [job(ranges[0])]
+                # parameter names are looked up while the first chunks read their attributes
+                names_job = pool.submit(_param_names_of, engine, ranges[0][0], ranges[-1][1])
+
+                def names() -> List[str]:
+                    return [name for name, _ in names_job.result()]
+
+                job = _ChunkJob(engine, study.study_id, names, k, schema, user_attrs)
+                results = list(pool.map(job, ranges))
+                pinfo = {name: parse_distribution(name, dj) for name, dj in names_job.result()}
             finally:
                 pool.shutdown(wait=True)
         return _assemble(info, pinfo, results, wanted, schema)
@@ -337,12 +342,12 @@ class _ChunkJob:
         self,
         engine: Any,
         study_id: int,
-        names: List[str],
+        names: Callable[[], List[str]],
         k: int,
         schema: SqliteSchema,
         keys: Optional[Sequence[str]] = None,
     ):
-        self.engine, self.study_id, self.names, self.k = engine, study_id, names, k
+        self.engine, self.study_id, self.names_of, self.k = engine, study_id, names, k
         self.schema = schema
         self.keys = None if keys is None else list(keys)
 
@@ -380,12 +385,14 @@ class _ChunkJob:
         """(ids, numbers, states, start texts, end texts, params + values, attrs) of the
         study's trials with ids in ``span``."""
         lo, hi = span
-        step = MAX_JOINS - self.k - 1
-        groups = [self.names[i : i + step] for i in range(0, len(self.names), step)] or [[]]
         head: List[Any] = [(), (), (), (), ()]
         blocks = []
         with self.engine.connect() as conn:
             raw = _raw(conn)
+            attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
+            all_names = self.names_of()
+            step = MAX_JOINS - self.k - 1
+            groups = [all_names[i : i + step] for i in range(0, len(all_names), step)] or [[]]
             for g, names in enumerate(groups):
                 first, last = g == 0, g == len(groups) - 1
                 sql = self._pivot_sql(names, last, first)
@@ -398,7 +405,6 @@ class _ChunkJob:
                 else:
                     block = np.array(rows, dtype=np.float64).reshape(len(rows), width)
                 blocks.append(block)
-            attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
         pivot = np.hstack(blocks) if len(blocks) > 1 else blocks[0]
         return (
             np.array(head[0], dtype=np.int64),

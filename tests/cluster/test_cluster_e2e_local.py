@@ -18,6 +18,8 @@ from omniopt_desktop.cluster.registry import Registry
 from omniopt_desktop.cluster.remote_env import EnvConfig
 from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns
 from omniopt_desktop.cluster.transfer import LocalTransfer
+from omniopt_desktop.engine.storage import open_storage
+from omniopt_desktop.study.run_layout import storage_url
 
 pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -45,23 +47,27 @@ def _trials(db_url, name):
     return [(t.number, t.state, t.params, t.values, t.user_attrs) for t in study.trials]
 
 
-def test_submit_status_fetch(runs, tmp_path):
-    study, path = make_study_folder(tmp_path / "study", n_trials=12, workers=4)
+@pytest.mark.parametrize("storage", ["sqlite", "journal", "postgres"])
+def test_submit_status_fetch(runs, tmp_path, storage, request):
+    url = storage
+    if storage == "postgres":
+        url = request.getfixturevalue("postgres_server").create_database()
+    study, path = make_study_folder(tmp_path / "study", n_trials=12, workers=4, storage=url)
     record = runs.submit(study, str(path))
     seen_all = {}
     st = wait_finished(runs, record, on_status=lambda st, seen: seen_all.update(seen))
     assert st.controller_state == "done", st.to_json()
+    assert st.study["storage"] == {"postgres": "postgresql"}.get(storage, storage)
     assert st.counts["COMPLETE"] >= 12 and st.counts["RUNNING"] == 0
     assert sorted(seen_all) == list(range(len(seen_all)))  # incremental polls missed none
     assert all(t["state"] == "COMPLETE" for t in seen_all.values())
     snap = runs.fetch(record, str(tmp_path / "fetched"))
-    remote_db = "sqlite:///" + record.remote_dir + "/study.db"
-    assert _trials("sqlite:///" + snap, "quad") == _trials(remote_db, "quad")
+    remote = open_storage(storage_url(record.remote_dir, url))
+    assert _trials("sqlite:///" + snap, "quad") == _trials(remote, "quad")
     assert runs.registry.get(record.run_id).snapshots == (snap,)
     from omniopt_desktop.analysis.loader import load_trials  # what `open` shows
 
-    cols = load_trials(snap)
-    assert len(cols) == len(_trials(remote_db, "quad"))
+    assert len(load_trials(snap)) == len(_trials(remote, "quad"))
 
 
 def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):

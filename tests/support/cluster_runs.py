@@ -19,6 +19,7 @@ def make_study_folder(
     workers: int = 4,
     command: str = "sh ./prog.sh %(x) %(y)",
     max_failures: int | None = None,
+    storage: str = "sqlite",
     program: str = 'awk -v x="$1" -v y="$2" \'BEGIN { print "RESULT: " x * x + y }\'\n',
 ) -> tuple[Study, Path]:
     folder.mkdir(parents=True, exist_ok=True)
@@ -28,6 +29,7 @@ def make_study_folder(
         n_trials=n_trials,
         seed=1,
         max_failures=max_failures,
+        storage=storage,
         parameters=[Parameter("x", ParamType.FLOAT, -3, 3), Parameter("y", ParamType.INT, 0, 5)],
         program=Program(command=command, workdir="."),
         resources=Resources(workers=workers, mem="200M", time="30m"),

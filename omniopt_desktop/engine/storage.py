@@ -240,16 +240,32 @@ def _sqlite_storage(spec: StorageSpec, workers: int, wal: bool) -> Any:
 def _journal_storage(spec: StorageSpec) -> Any:
     from optuna.storages import JournalStorage
     from optuna.storages.journal import (
+        BaseJournalBackend,
         JournalFileBackend,
         JournalFileOpenLock,
         JournalFileSymlinkLock,
     )
 
+    class DeferringBackend(BaseJournalBackend):
+        """Journal file backend that can hold log lines back until the next append, so that a
+        trial's user attrs and its ``tell`` cost one lock + fsync instead of two."""
+
+        def __init__(self, inner: Any) -> None:
+            self._inner = inner
+            self.deferred: list = []
+
+        def read_logs(self, log_number_from: int) -> Any:
+            return self._inner.read_logs(log_number_from)
+
+        def append_logs(self, logs: list) -> None:
+            batch, self.deferred = self.deferred + list(logs), []
+            self._inner.append_logs(batch)
+
     path = os.path.abspath(spec.path or "")
     if not os.path.isdir(os.path.dirname(path)):
         raise StorageError(f"storage '{spec.url}': folder {os.path.dirname(path)} does not exist")
     lock_cls = JournalFileOpenLock if spec.lock == "open" else JournalFileSymlinkLock
-    return JournalStorage(JournalFileBackend(path, lock_obj=lock_cls(path)))
+    return JournalStorage(DeferringBackend(JournalFileBackend(path, lock_obj=lock_cls(path))))
 
 
 def _sqlalchemy_pg_url(url: str) -> str:
@@ -348,7 +364,9 @@ def _bulk_upsert(dialect: str, model: Any) -> Optional[Callable[[Any], Any]]:
     return build
 
 
-def _batch_writer(inner: Any) -> Optional[Callable[[int, Dict[str, Any]], None]]:
+def _batch_writer(
+    inner: Any, deferred: bool = False
+) -> Optional[Callable[[int, Dict[str, Any]], None]]:
     """A writer of several user attrs in one transaction / one journal append, if available.
 
     Uses Optuna internals that have been stable for years (the RDB session helper and the
@@ -392,36 +410,53 @@ def _batch_writer(inner: Any) -> Optional[Callable[[int, Dict[str, Any]], None]]
         def write_journal(trial_id: int, attrs: Dict[str, Any]) -> None:
             with inner._thread_lock:
                 wid = inner._replay_result.worker_id
-                inner._backend.append_logs(
-                    [
-                        {
-                            "op_code": JournalOperation.SET_TRIAL_USER_ATTR,
-                            "worker_id": wid,
-                            "trial_id": trial_id,
-                            "user_attr": {key: value},
-                        }
-                        for key, value in attrs.items()
-                    ]
-                )
+                logs = [
+                    {
+                        "op_code": JournalOperation.SET_TRIAL_USER_ATTR,
+                        "worker_id": wid,
+                        "trial_id": trial_id,
+                        "user_attr": {key: value},
+                    }
+                    for key, value in attrs.items()
+                ]
+                backend = inner._backend
+                if deferred and hasattr(backend, "deferred"):
+                    backend.deferred.extend(logs)  # written with the next append (the tell)
+                    return
+                backend.append_logs(logs)
                 inner._sync_with_backend()
 
         return write_journal
     return None
 
 
-def set_user_attrs(storage: Any, trial_id: int, attrs: Dict[str, Any]) -> None:
+def set_user_attrs(
+    storage: Any, trial_id: int, attrs: Dict[str, Any], before_tell: bool = False
+) -> None:
     """Set several user attrs of a RUNNING trial at once (one write where the storage allows).
 
-    Raises ``UpdateFinishedTrialError`` when the trial is already finished.
+    Raises ``UpdateFinishedTrialError`` when the trial is already finished. ``before_tell``:
+    the caller tells the trial next and then calls :func:`drop_deferred`; a journal storage
+    then writes the attrs together with the tell (one lock and fsync instead of two).
     """
     if not attrs:
         return
-    writer = _batch_writer(getattr(storage, "inner", storage))
+    writer = _batch_writer(getattr(storage, "inner", storage), deferred=before_tell)
     if writer is None:
         for key, value in attrs.items():
             storage.set_trial_user_attr(trial_id, key, value)
     else:
         with_retries(writer, trial_id, attrs)
+
+
+def drop_deferred(storage: Any) -> None:
+    """Forget attrs held back by :func:`set_user_attrs` that no tell has written."""
+    inner = getattr(storage, "inner", storage)
+    backend = getattr(inner, "_backend", None)
+    lock = getattr(inner, "_thread_lock", None)
+    if backend is not None and lock is not None and getattr(backend, "deferred", None):
+        with lock:
+            backend.deferred = []
 
 
 def count_states(storage: Any, study_id: int) -> Dict[str, int]:

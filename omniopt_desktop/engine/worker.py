@@ -35,7 +35,14 @@ from .program import read_capped, run_program
 from .results import Outcome, classify, parse_output, tail
 from .samplers import build_sampler
 from .space import SearchSpace
-from .storage import count_states, ensure_study, open_storage, set_user_attrs, with_retries
+from .storage import (
+    count_states,
+    drop_deferred,
+    ensure_study,
+    open_storage,
+    set_user_attrs,
+    with_retries,
+)
 
 log = logging.getLogger("omniopt.worker")
 
@@ -285,17 +292,20 @@ class Worker:
         else:
             state = "COMPLETE"
         self._write_status(tdir, trial.number, values, outcome.values, attrs, state)
-        if self._set_attrs(trial, attrs):
-            if state == "COMPLETE":
-                self._tell(trial, outcome.values, None)
-            else:
-                self._tell(trial, None, TrialState.FAIL)
+        if self._set_attrs(trial, attrs, before_tell=True):
+            try:
+                if state == "COMPLETE":
+                    self._tell(trial, outcome.values, None)
+                else:
+                    self._tell(trial, None, TrialState.FAIL)
+            finally:
+                drop_deferred(self.storage)
         log.info(
             "trial %d %s%s", trial.number, state, f": {outcome.reason}" if outcome.reason else ""
         )
         return state
 
-    def _set_attrs(self, trial: Any, attrs: Dict[str, Any]) -> bool:
+    def _set_attrs(self, trial: Any, attrs: Dict[str, Any], before_tell: bool = False) -> bool:
         """False when the trial was finished meanwhile (reaped): nothing more to record."""
         from optuna.exceptions import UpdateFinishedTrialError
 
@@ -305,7 +315,7 @@ class Worker:
             if v is not None and not (isinstance(v, float) and not math.isfinite(v))
         }
         try:
-            set_user_attrs(self.storage, trial._trial_id, clean)
+            set_user_attrs(self.storage, trial._trial_id, clean, before_tell)
         except UpdateFinishedTrialError:
             log.warning(
                 "trial %d was already finished by a reaper; result kept on disk only", trial.number

@@ -46,7 +46,8 @@ def decode_lines(data: bytes, path: str) -> List[Dict[str, Any]]:
     except UnicodeDecodeError as e:
         raise AnalysisError(f"{path}: not an Optuna journal file (not UTF-8 text)") from e
     try:
-        logs = json.loads("[" + ",".join(line for line in text.splitlines() if line.strip()) + "]")
+        # one decoder call for the whole file: lines joined into one JSON array
+        logs = json.loads("[" + text.rstrip("\r\n").replace("\n", ",") + "]")
     except ValueError:
         logs = []
         for i, line in enumerate(text.splitlines(), 1):
@@ -62,10 +63,11 @@ def decode_lines(data: bytes, path: str) -> List[Dict[str, Any]]:
 
 
 class _Trial:
-    __slots__ = ("number", "state", "values", "start", "complete", "params", "attrs")
+    __slots__ = ("number", "state", "values", "start", "complete", "params", "attrs", "dists")
 
-    def __init__(self, number: int) -> None:
+    def __init__(self, number: int, dists: Dict[str, Any]) -> None:
         self.number = number
+        self.dists = dists  # the study's distributions by parameter name (shared)
         self.state = 0
         self.values: Optional[List[Any]] = None
         self.start: Optional[str] = None
@@ -92,18 +94,44 @@ def read_journal(
         int, Dict[str, Any]
     ] = {}  # study_id -> {"name", "directions", "trials": [..], "sys"}
     trials: List[Optional[_Trial]] = []  # by trial id
-    trial_study: List[int] = []
     dists: Dict[int, Dict[str, Any]] = {}
     next_study = 0
+    n_trials = 0
     try:
         for log in logs:
             op = log["op_code"]
-            if op == CREATE_TRIAL:
+            if op == SET_TRIAL_PARAM or op == SET_TRIAL_USER_ATTR:  # the most frequent ops
+                tid = log["trial_id"]
+                t = trials[tid] if tid < n_trials else None
+                if t is None or t.state in _FINISHED:
+                    continue
+                if op == SET_TRIAL_PARAM:
+                    name = log["param_name"]
+                    t.params[name] = log["param_value_internal"]
+                    t.dists[name] = log["distribution"]
+                else:
+                    t.attrs.update(log["user_attr"])
+            elif op == SET_TRIAL_STATE_VALUES:
+                tid = log["trial_id"]
+                t = trials[tid] if tid < n_trials else None
+                if t is None or t.state in _FINISHED:
+                    continue
+                state = int(log["state"])
+                if state == 0 and t.state == 0:
+                    continue  # another worker already took this trial
+                if state == 0:
+                    t.start = log.get("datetime_start")
+                if state in _FINISHED:
+                    t.complete = log.get("datetime_complete")
+                t.state = state
+                if log.get("values") is not None:
+                    t.values = log["values"]
+            elif op == CREATE_TRIAL:
                 sid = log["study_id"]
                 st = studies.get(sid)
                 if st is None:
                     continue
-                t = _Trial(len(st["trials"]))
+                t = _Trial(len(st["trials"]), dists.setdefault(sid, {}))
                 t.state = int(log.get("state", 0))
                 t.start = log.get("datetime_start")
                 t.complete = log.get("datetime_complete")
@@ -113,32 +141,11 @@ def read_journal(
                 t.values = vals
                 for k, v in (log.get("params") or {}).items():
                     t.params[k] = v
-                    dists.setdefault(sid, {})[k] = log["distributions"][k]
+                    t.dists[k] = log["distributions"][k]
                 t.attrs.update(log.get("user_attrs") or {})
                 st["trials"].append(len(trials))
                 trials.append(t)
-                trial_study.append(sid)
-            elif op in (SET_TRIAL_PARAM, SET_TRIAL_STATE_VALUES, SET_TRIAL_USER_ATTR):
-                tid = log["trial_id"]
-                if tid >= len(trials) or trials[tid] is None or trials[tid].state in _FINISHED:
-                    continue
-                t = trials[tid]
-                if op == SET_TRIAL_PARAM:
-                    t.params[log["param_name"]] = log["param_value_internal"]
-                    dists.setdefault(trial_study[tid], {})[log["param_name"]] = log["distribution"]
-                elif op == SET_TRIAL_USER_ATTR:
-                    t.attrs.update(log["user_attr"])
-                else:
-                    state = int(log["state"])
-                    if state == 0 and t.state == 0:
-                        continue  # another worker already took this trial
-                    if state == 0:
-                        t.start = log.get("datetime_start")
-                    if state in _FINISHED:
-                        t.complete = log.get("datetime_complete")
-                    t.state = state
-                    if log.get("values") is not None:
-                        t.values = log["values"]
+                n_trials += 1
             elif op == CREATE_STUDY:
                 name = log["study_name"]
                 if any(s["name"] == name for s in studies.values()):

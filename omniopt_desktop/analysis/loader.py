@@ -14,9 +14,11 @@ snapshot fetched) while it is read, the read is retried on the new file.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 from dataclasses import dataclass, replace
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 from ..errors import AnalysisError
 from .columns import TrialColumns
@@ -95,6 +97,30 @@ def load_trials(
     ``user_attrs``: read only these user attributes (None: all of them).
     """
     path = find_result_file(os.fspath(path))
+    with _no_gc():
+        return _load(path, study_name, after_number, numbers, user_attrs)
+
+
+@contextlib.contextmanager
+def _no_gc() -> Iterator[None]:
+    """Millions of rows become containers: the cyclic collector would run again and again
+    over them (and find nothing to free). Paused while loading, restored after."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _load(
+    path: str,
+    study_name: Optional[str],
+    after_number: Optional[int],
+    numbers: Optional[Sequence[int]],
+    user_attrs: Optional[Sequence[str]],
+) -> TrialColumns:
     for attempt in range(3):
         before = fingerprint(path)
         kind = detect_kind(path)

@@ -1,9 +1,11 @@
 """The worker loop: ask → fill the command → run the program → parse its output → tell.
 
-A worker stops (see :class:`Exit`) when ``n_trials`` trials are COMPLETE (or the rest is being
-run by others), when ``<run>/STOP`` exists, on SIGTERM/SIGINT/SIGUSR1 (the running program is
-killed and its trial fails "interrupted"), when its parent process is gone (``parent_pid``),
-or after ``study.max_failures`` consecutive failed trials.
+A worker stops (see :class:`Exit`) when ``n_trials`` trials are COMPLETE (while the last
+ones run in other workers it waits, reaping stale leases, so that nothing is left behind),
+when ``<run>/STOP`` exists, on SIGTERM/SIGINT/SIGUSR1 (the running program is killed and its
+trial fails "interrupted"), when its parent process is gone (``parent_pid``), or after
+``study.max_failures`` consecutive failed trials. Racing workers may finish up to
+``workers - 1`` trials more than ``n_trials``.
 
 Per trial it writes ``trials/<n>/{command.txt,stdout.txt,stderr.txt,status.json}`` and the user
 attrs of ``study.trial_attrs``. A trial that breaks a constraint is not run: it is told PRUNED
@@ -47,6 +49,7 @@ from .storage import (
 log = logging.getLogger("omniopt.worker")
 
 MAX_INFEASIBLE_STREAK = 1000
+IDLE_POLL = 0.5  # seconds between checks while the last trials run in other workers
 
 
 class Exit(IntEnum):
@@ -144,6 +147,7 @@ class Worker:
     def run(self) -> Exit:
         failures = 0
         infeasible = 0
+        idle = False
         max_failures = self.model.max_failures
         log.info("worker %s started on %s (pid %d)", self.worker_id, self.host, os.getpid())
         while True:
@@ -159,8 +163,14 @@ class Worker:
                 log.info("done: %d trials COMPLETE", c["COMPLETE"])
                 return Exit.DONE
             if c["COMPLETE"] + c["RUNNING"] >= self.model.n_trials and c["WAITING"] == 0:
-                log.info("done: the remaining trials are running in other workers")
-                return Exit.DONE
+                # the rest is running elsewhere; stay until it is COMPLETE, to retry what fails
+                # or what a dead worker leaves behind (its lease expires and we reap it)
+                if not idle:
+                    log.info("waiting: the remaining trials are running in other workers")
+                idle = True
+                self.stop_event.wait(IDLE_POLL)
+                continue
+            idle = False
             state = self.one_trial()
             if state == "COMPLETE":
                 failures = infeasible = 0

@@ -175,3 +175,22 @@ def test_poll_reads_only_new_and_unfinished_trials(qtbot, tmp_path):
     cols = panel.model.cols
     assert list(cols.number) == list(range(35))
     assert cols.state[28] == 1 and cols.values[28, 0] == 0.25 and cols.state[29] == 0
+
+
+def test_window_loads_through_the_main_windows_task_runner(qtbot, tmp_path):
+    from omniopt_desktop.gui.error_reporter import ErrorReporter
+    from omniopt_desktop.gui.tasks import TaskRunner
+
+    db = str(tmp_path / "study.db")
+    make_bulk_db(db, 12, n_params=2)
+    reporter = ErrorReporter()
+    tasks = TaskRunner(reporter)
+    w = AnalysisWindow(db, tasks=tasks)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.panel.model.n == 12, timeout=20000)
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(b"junk" * 50)
+    with qtbot.waitSignal(w.panel.load_failed, timeout=20000) as blocker:
+        w.open(str(bad))
+    assert "not an Optuna study" in blocker.args[0]
+    assert not reporter.history  # the window shows its own errors

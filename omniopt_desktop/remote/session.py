@@ -50,6 +50,8 @@ log = logging.getLogger(__name__)
 
 WINDOW_SIZE = 4 * 1024 * 1024  # larger windows make paramiko's channel buffer copies dominate
 MAX_PACKET = 32768
+# a key type in known_hosts → the signature algorithms that prove it (RSA: SHA-2 first)
+_ALGORITHMS = {"ssh-rsa": ("rsa-sha2-512", "rsa-sha2-256", "ssh-rsa")}
 GLOBAL_KNOWN_HOSTS = ("/etc/ssh/ssh_known_hosts", "/etc/ssh/ssh_known_hosts2")
 
 
@@ -197,7 +199,12 @@ class Session:
         self._transports.append(t)
         files, _ = self._known_files(cfg)
         sec = t.get_security_options()
-        known = [k for k in known_key_types(cfg.key_name, files) if k in sec.key_types]
+        known = [
+            alg
+            for k in known_key_types(cfg.key_name, files)
+            for alg in _ALGORITHMS.get(k, (k,))
+            if alg in sec.key_types
+        ]
         if known:  # prefer the key types already recorded, as OpenSSH does
             sec.key_types = tuple(known) + tuple(k for k in sec.key_types if k not in known)
         ciphers = ("aes128-gcm@openssh.com", "aes256-gcm@openssh.com")

@@ -155,3 +155,24 @@ def test_app_known_hosts_file_is_read_and_written_private_whatever_the_umask(ssh
     assert not (tmp_path / "none").exists()
     with Session("oo-target", NoPrompts(), opts):  # read back from the app's file
         pass
+
+
+@pytest.mark.parametrize("kind", ["rsa", "ecdsa"])
+def test_other_host_key_types_known_under_their_type(sshd_env, sshd_factory, tmp_path, kind):
+    srv = sshd_factory(host_key_kind=kind)
+    kh = sshd_env.known_hosts_file(tmp_path / "kh", srv)
+    cfg = sshd_env.ssh_config(tmp_path / "config", server=srv)
+    with Session("oo-target", NoPrompts(), sshd_env.session_options(cfg, known_hosts=(kh,))) as s:
+        assert s.info.key_type == srv.host_key_type
+        assert s.info.fingerprint == srv.host_fingerprint()
+
+
+def test_known_rsa_key_is_preferred_over_an_unrecorded_ed25519_key(
+    sshd_env, sshd_factory, tmp_path
+):
+    extra = keygen(tmp_path / "ssh_host_ed25519_key")
+    srv = sshd_factory(host_key_kind="rsa", extra=(f"HostKey {extra}",))
+    kh = sshd_env.known_hosts_file(tmp_path / "kh", srv)  # records only the RSA key
+    cfg = sshd_env.ssh_config(tmp_path / "config", server=srv)
+    with Session("oo-target", NoPrompts(), sshd_env.session_options(cfg, known_hosts=(kh,))) as s:
+        assert s.info.key_type == "ssh-rsa"

@@ -97,6 +97,7 @@ class SshServer:
     password_auth: bool = False
     sftp: str = "internal-sftp"
     extra: tuple[str, ...] = ()
+    host_key_kind: str = "ed25519"  # or "rsa", "ecdsa"
     port: int = 0
     host: str = "127.0.0.1"
     proc: subprocess.Popen | None = None
@@ -105,9 +106,9 @@ class SshServer:
     def __post_init__(self) -> None:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o755)
-        self.host_key = self.dir / "ssh_host_ed25519_key"
+        self.host_key = self.dir / f"ssh_host_{self.host_key_kind}_key"
         if not self.host_key.exists():
-            keygen(self.host_key)
+            keygen(self.host_key, kind=self.host_key_kind)
         (self.dir / "authorized_keys").mkdir(exist_ok=True)
         os.chmod(self.dir / "authorized_keys", 0o755)
 

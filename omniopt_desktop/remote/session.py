@@ -248,6 +248,11 @@ class Session:
         hops = [resolve_host(h, self.options.ssh_config) for h in cfg.proxy_jump]
         for hop in hops:
             warnings += [f"{w} (jump host {hop.alias})" for w in hop.warnings]
+            if hop.proxy_jump:
+                warnings.append(
+                    f"jump host {hop.alias} has its own ProxyJump ({','.join(hop.proxy_jump)}), "
+                    f"which is not followed; list every hop in {cfg.alias}'s ProxyJump instead"
+                )
         for w in warnings:
             self.callbacks.notify(w)
         chain = [*hops, cfg]

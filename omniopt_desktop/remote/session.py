@@ -6,8 +6,7 @@ Contract:
   checks the target's key under ``[host]:port`` / ``host`` (:mod:`.known_hosts`), authenticates
   (:mod:`.auth`) and starts the liveness monitor. One transport carries every command channel and
   the single SFTP channel, so a user with an OTP types it once per session.
-- Liveness: every ``options.liveness_interval`` s (``ServerAliveInterval`` when the config sets
-  it) a ``keepalive@openssh.com`` request must be
+- Liveness: every ``options.liveness_interval`` s (or ``ServerAliveInterval`` when smaller) a ``keepalive@openssh.com`` request must be
   answered within ``options.liveness_timeout`` s, else the state becomes LOST, the transport is
   closed (pending commands and transfers fail at once) and nothing reconnects by itself:
   :meth:`Session.reconnect` is explicit. Defaults detect a dead or frozen server within 30 s.
@@ -311,7 +310,8 @@ class Session:
     def _watch(self, stop: threading.Event) -> None:
         interval = self.options.liveness_interval
         if self.config is not None and self.config.server_alive_interval:
-            interval = self.config.server_alive_interval  # ServerAliveInterval from ssh_config
+            # ServerAliveInterval may make probes more frequent, never the bound looser
+            interval = min(interval, self.config.server_alive_interval)
         bound = self.options.liveness_timeout
         while not stop.wait(interval):
             transports = list(self._transports)

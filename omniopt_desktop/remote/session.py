@@ -9,7 +9,8 @@ Contract:
 - Liveness: every ``options.liveness_interval`` s (or ``ServerAliveInterval`` when smaller) a
   ``keepalive@openssh.com`` request must be answered within ``options.liveness_timeout`` s,
   else the state becomes LOST, the transport is closed (pending commands and transfers fail at
-  once) and nothing reconnects by itself: :meth:`Session.reconnect` is explicit. Defaults detect a dead or frozen server within 30 s.
+  once) and nothing reconnects by itself: :meth:`Session.reconnect` is explicit. The defaults
+  (10 s + 15 s) detect a dead or frozen server within 30 s.
 - :attr:`Session.state` is a :class:`ConnectionState`; :meth:`add_listener` observes changes.
 - Thread safety: commands may run from several threads at once (one channel each); SFTP users
   hold :attr:`Session.sftp_lock` (``Transfer`` does), so transfers from several threads run one

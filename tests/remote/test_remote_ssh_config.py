@@ -96,3 +96,20 @@ def test_negated_host_pattern_and_none_values(fake_home):
     b = resolve_host("bastion.example.org", str(cfg))
     assert b.proxy_jump == ()
     assert resolve_host("n1.example.org", str(cfg)).identity_files == ()
+
+
+def test_include_inside_a_host_block_applies_only_there(fake_home):
+    ssh = fake_home / ".ssh"
+    write(ssh / "only-a.conf", "User from-include\n")
+    cfg = write(
+        ssh / "config",
+        "Host a\n  Include only-a.conf\n  Port 2200\n"
+        "Match user bob\n  IdentityFile ~/.ssh/id_bob\n"
+        "Host *\n  User default\n",
+    )
+    a = resolve_host("a", str(cfg))
+    assert (a.user, a.port) == ("from-include", 2200)  # the Host block continues after Include
+    b = resolve_host("b", str(cfg))
+    assert (b.user, b.port) == ("default", 22)
+    assert resolve_host("bob@b", str(cfg)).identity_files == (str(ssh / "id_bob"),)
+    assert resolve_host("b", str(cfg)).identity_files == ()

@@ -16,7 +16,7 @@ import time
 from typing import Any
 
 from ..cluster.registry import Registry
-from ..cluster.runs import RunStatus
+from ..cluster.runs import RunMonitor, RunStatus
 from ..errors import ClusterError
 from .cmd_submit import add_connection_options, runs_for
 
@@ -54,33 +54,26 @@ def summary(st: RunStatus, host: str) -> list[str]:
 def _run(args: argparse.Namespace) -> int:
     registry = Registry()
     record = registry.get(args.run)
-    seen: dict[int, dict[str, Any]] = {}
-    last, interval, shown = args.since, 2.0, None
     with runs_for(record, registry, ssh_config=args.ssh_config) as runs:
+        monitor = RunMonitor(runs, record, max_interval=args.max_interval)
+        monitor.last_number = args.since
+        shown = None
         while True:
-            pending = sorted(n for n, t in seen.items() if t["state"] in ("RUNNING", "WAITING"))
-            st = runs.status(record, since=last, refresh=pending)
-            if not st.stale:
-                for t in st.trials:
-                    seen[t["number"]] = t
-                    last = max(last, t["number"])
+            st = monitor.poll()
             if not args.wait or st.finished:
                 break
             line = (st.controller_state, tuple(sorted(st.counts.items())), st.stale)
             if line != shown:
                 shown = line
                 print("; ".join(summary(st, record.host)[1:]), file=sys.stderr, flush=True)
-                interval = 2.0
-            else:
-                interval = min(30.0, interval * 1.5)
-            time.sleep(min(interval, args.max_interval))
+            time.sleep(monitor.interval)
     if not st.stale:
-        registry.update(record.run_id, last_number=max(last, record.last_number))
+        registry.update(record.run_id, last_number=max(monitor.last_number, record.last_number))
         if st.finished and st.controller_state in ("done", "failed"):
             registry.update(record.run_id, state=st.controller_state)
     if args.json:
         out = st.to_json()
-        out["trials"] = [seen[n] for n in sorted(seen)]
+        out["trials"] = monitor.all_trials()
         print(json.dumps(out))
     else:
         print("\n".join(summary(st, record.host)))

@@ -471,3 +471,60 @@ def env_of(record: RunRecord) -> RemoteEnv:
     return RemoteEnv(
         python=record.python, setup_lines=record.setup_lines, pythonpath=record.pythonpath or None
     )
+
+
+class RunMonitor:
+    """Incremental polling of one run, as the GUI monitor and ``status --wait`` do it.
+
+    Each :meth:`poll` is one remote command asking only for trials numbered above the newest
+    one seen, plus those still RUNNING/WAITING here (their state may have changed). A stale
+    poll keeps every earlier state and lengthens the interval; a poll with news resets it.
+    """
+
+    def __init__(
+        self,
+        runs: ClusterRuns,
+        record: RunRecord,
+        *,
+        interval: float = 2.0,
+        max_interval: float = 30.0,
+    ) -> None:
+        self.runs = runs
+        self.record = record
+        self.base_interval = interval
+        self.max_interval = max_interval
+        self.interval = interval
+        self.trials: dict[int, dict[str, Any]] = {}
+        self.last_number = -1
+        self.last: RunStatus | None = None
+
+    def poll(self) -> RunStatus:
+        pending = sorted(n for n, t in self.trials.items() if t["state"] in ("RUNNING", "WAITING"))
+        st = self.runs.status(self.record, since=self.last_number, refresh=pending)
+        if st.stale:
+            self.interval = min(self.max_interval, self.interval * 2)
+            if self.last is not None:  # keep the last known study, say it is stale
+                st = RunStatus(
+                    st.run_id,
+                    replace(self.last.jobs, stale=True),
+                    self.last.study,
+                    True,
+                    st.error,
+                    st.nbytes,
+                )
+            self.last = st
+            return st
+        news = (
+            bool(st.trials)
+            or self.last is None
+            or ((st.controller_state, st.counts) != (self.last.controller_state, self.last.counts))
+        )
+        for t in st.trials:
+            self.trials[t["number"]] = t
+            self.last_number = max(self.last_number, t["number"])
+        self.interval = self.base_interval if news else min(self.max_interval, self.interval * 1.5)
+        self.last = st
+        return st
+
+    def all_trials(self) -> list[dict[str, Any]]:
+        return [self.trials[n] for n in sorted(self.trials)]

@@ -163,3 +163,38 @@ def test_a_stale_poll_is_never_finished():
     assert st.stale and "Socket timed out" in st.error and not st.finished
     st = runs.status(record)
     assert st.stale and not st.finished
+
+
+def test_run_monitor_asks_only_for_news_and_keeps_states_when_stale():
+    from omniopt_desktop.cluster.registry import RunRecord
+    from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns, RunMonitor
+
+    def answer(trials, state="running"):
+        import json
+
+        study = {"controller": {"state": state}, "counts": {"COMPLETE": 1}, "trials": trials}
+        return (
+            "@@oo-section squeue\n11|RUNNING|None|oo-r1-ctl\n@@oo-section-rc 0\n"
+            f"@@oo-section study\n{json.dumps(study)}\n@@oo-section-rc 0\n",
+            "",
+            0,
+        )
+
+    runner = ScriptedRunner(
+        [
+            answer([{"number": 0, "state": "COMPLETE"}, {"number": 1, "state": "RUNNING"}]),
+            CommandTimedOut("no answer", None),
+            answer([{"number": 1, "state": "COMPLETE"}, {"number": 2, "state": "RUNNING"}]),
+        ]
+    )
+    record = RunRecord("r1", "h", "/r/r1", "r1", "s", job_ids=("11",))
+    mon = RunMonitor(ClusterRuns(runner, ClusterProfile("h"), registry=None), record, interval=1)
+    mon.poll()
+    assert mon.last_number == 1
+    stale = mon.poll()
+    assert stale.stale and stale.controller_state == "running" and mon.interval == 2
+    assert stale.jobs.jobs["11"].state is JobState.RUNNING  # last known, not finished
+    mon.poll()
+    assert "--since 1 --refresh 1" in runner.commands[2]  # news only, plus the unfinished one
+    assert [t["state"] for t in mon.all_trials()] == ["COMPLETE", "COMPLETE", "RUNNING"]
+    assert mon.interval == 1

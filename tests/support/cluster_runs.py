@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from omniopt_desktop.cluster.registry import RunRecord
-from omniopt_desktop.cluster.runs import ClusterRuns, RunStatus
+from omniopt_desktop.cluster.runs import ClusterRuns, RunMonitor, RunStatus
 from omniopt_desktop.study.model import Parameter, ParamType, Program, Resources, Study
 from omniopt_desktop.study.toml_io import dumps_study
 
@@ -42,22 +42,17 @@ def make_study_folder(
 def wait_finished(
     runs: ClusterRuns, record: RunRecord, timeout: float = 300, on_status=None
 ) -> RunStatus:
-    """Poll as the GUI does (incremental): returns the first finished status."""
+    """Poll as the GUI does (RunMonitor: incremental); returns the first finished status."""
+    monitor = RunMonitor(runs, record, interval=0.5, max_interval=2.0)
     deadline = time.monotonic() + timeout
-    last, pending, seen = -1, set(), {}
     st = None
     while time.monotonic() < deadline:
-        st = runs.status(record, since=last, refresh=sorted(pending))
-        if not st.stale:
-            for t in st.trials:
-                seen[t["number"]] = t
-                last = max(last, t["number"])
-            pending = {n for n, t in seen.items() if t["state"] in ("RUNNING", "WAITING")}
-            if on_status:
-                on_status(st, seen)
-            if st.finished:
-                return st
-        time.sleep(1.0)
+        st = monitor.poll()
+        if not st.stale and on_status:
+            on_status(st, dict(monitor.trials))
+        if st.finished:
+            return st
+        time.sleep(monitor.interval)
     raise AssertionError(f"run {record.run_id} did not finish; last status {st and st.to_json()}")
 
 

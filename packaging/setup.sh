@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 mode="${1:-app}"
 app_debs=(libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0)
-test_debs=(openssh-server openssh-client postgresql slurm-wlm munge xvfb python3-venv procps imagemagick)
+test_debs=(openssh-server openssh-client postgresql slurm-wlm munge xvfb python3-venv procps imagemagick tcsh)
 debs=("${app_debs[@]}")
 [ "$mode" = "--test" ] && debs+=("${test_debs[@]}")
 

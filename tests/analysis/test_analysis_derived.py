@@ -70,6 +70,7 @@ def test_nd_front_and_hypervolume_match_optuna(k):
     )
 
 
+@pytest.mark.filterwarnings("ignore::optuna.exceptions.ExperimentalWarning")
 @pytest.mark.parametrize("direction", ["minimize", "maximize"])
 def test_importance_matches_optuna_ped_anova(tmp_path, direction):
     import optuna

@@ -24,6 +24,17 @@ from .style import (
 )
 
 GRID = 32
+MIN_NEIGHBOURS = 3
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    """Sum of each cell and its 8 neighbours."""
+    p = np.pad(a, 1)
+    return sum(
+        p[1 + dx : 1 + dx + a.shape[0], 1 + dy : 1 + dy + a.shape[1]]
+        for dx in (-1, 0, 1)
+        for dy in (-1, 0, 1)
+    )
 
 
 class Scatter2DView(SinglePlotView):
@@ -99,8 +110,11 @@ class Scatter2DView(SinglePlotView):
             return
         sums, xe, ye = np.histogram2d(x, y, bins=GRID, weights=v)
         counts, _, _ = np.histogram2d(x, y, bins=[xe, ye])
+        # mean over each cell's 3x3 neighbourhood: a smooth surface where trials are dense,
+        # nothing where fewer than MIN_NEIGHBOURS trials fall
+        sums, counts = _box3(sums), _box3(counts)
         with np.errstate(invalid="ignore", divide="ignore"):
-            mean = sums / counts
+            mean = np.where(counts >= MIN_NEIGHBOURS, sums / counts, np.nan)
         finite = np.isfinite(mean)
         if not finite.any():
             self.heat.clear()

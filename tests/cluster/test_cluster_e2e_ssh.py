@@ -13,6 +13,7 @@ import secrets
 import shutil
 import subprocess
 import tempfile
+import time
 
 import optuna
 import pytest
@@ -183,3 +184,29 @@ def test_unparsable_sbatch_answer_is_one_line_with_the_raw_text(remote, tmp_path
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
+
+
+def test_cancel_over_ssh_fails_running_trials_and_keeps_the_run(remote, tmp_path, capsys):
+    _, study_path = make_study_folder(
+        tmp_path / "study", n_trials=4, workers=2, command="sleep 20; sh ./prog.sh %(x) %(y)"
+    )
+    code, out, err = _cli(capsys, "submit", str(study_path), *remote["submit"])
+    assert code == 0, err
+    run_id = out.strip().splitlines()[-1]
+    for _ in range(120):
+        code, out, err = _cli(capsys, "status", run_id, "--json", *remote["common"])
+        if json.loads(out.strip().splitlines()[-1])["counts"]["RUNNING"] >= 1:
+            break
+        time.sleep(0.5)
+    code, out, err = _cli(capsys, "cancel", run_id, *remote["common"])
+    assert code == 0, err
+    assert out.strip().splitlines()[-1] == f"cancelled {run_id}"
+    code, out, err = _cli(
+        capsys, "status", run_id, "--wait", "--json", "--max-interval", "2", *remote["common"]
+    )
+    assert code == 1 and "stopped" in err  # the run ended by the cancel, not by its budget
+    st = json.loads(out.strip().splitlines()[-1])
+    cancelled = [t for t in st["trials"] if t.get("fail_reason") == "cancelled"]
+    assert cancelled and st["counts"]["RUNNING"] == 0
+    code, out, _ = _cli(capsys, "runs", "--json")
+    assert {r["run_id"]: r["state"] for r in json.loads(out)}[run_id] == "cancelled"

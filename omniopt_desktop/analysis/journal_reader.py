@@ -9,6 +9,7 @@ file is decoded by a single ``json.loads`` call when it is well formed.
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from typing import Any, Dict, List, Optional, Sequence
 
@@ -35,7 +36,7 @@ _DIRECTIONS = {1: "minimize", 2: "maximize", "MINIMIZE": "minimize", "MAXIMIZE":
 METRIC_NAMES_KEY = "study:metric_names"
 
 
-def decode_lines(data: bytes, path: str) -> List[Dict[str, Any]]:
+def decode_lines(data: bytes, path: str, check_first: bool = True) -> List[Dict[str, Any]]:
     """All complete log records of a journal file's bytes."""
     end = data.rfind(b"\n")
     body = data[: end + 1] if end >= 0 else b""
@@ -57,23 +58,162 @@ def decode_lines(data: bytes, path: str) -> List[Dict[str, Any]]:
                 logs.append(json.loads(line))
             except ValueError as e:
                 raise AnalysisError(f"{path}:{i}: corrupt journal line ({e.msg})") from e
-    if logs and not (isinstance(logs[0], dict) and "op_code" in logs[0]):
+    if check_first and logs and not (isinstance(logs[0], dict) and "op_code" in logs[0]):
         raise AnalysisError(f"{path}: not an Optuna journal file (no op_code in the first line)")
     return logs
 
 
 class _Trial:
-    __slots__ = ("number", "state", "values", "start", "complete", "params", "attrs", "dists")
+    __slots__ = (
+        "number",
+        "state",
+        "values",
+        "start",
+        "complete",
+        "params",
+        "attrs",
+        "dists",
+        "study",
+    )
 
     def __init__(self, number: int, dists: Dict[str, Any]) -> None:
         self.number = number
         self.dists = dists  # the study's distributions by parameter name (shared)
+        self.study = -1
         self.state = 0
         self.values: Optional[List[Any]] = None
         self.start: Optional[str] = None
         self.complete: Optional[str] = None
         self.params: Dict[str, float] = {}
         self.attrs: Dict[str, Any] = {}
+
+
+class JournalReplay:
+    """The state of a journal after replaying its operations; more can be applied later.
+
+    ``changed`` collects the ids of trials created or updated since it was last cleared (the
+    live monitor reads only those).
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.studies: Dict[int, Dict[str, Any]] = {}  # id -> name, directions, trials, sys
+        self.trials: List[_Trial] = []  # by trial id
+        self.dists: Dict[int, Dict[str, Any]] = {}  # study id -> parameter name -> JSON
+        self.next_study = 0
+        self.changed: set = set()
+
+    def apply(self, logs: List[Dict[str, Any]]) -> None:
+        studies, trials, changed = self.studies, self.trials, self.changed
+        n_trials = len(trials)
+        try:
+            for log in logs:
+                op = log["op_code"]
+                if op == SET_TRIAL_PARAM or op == SET_TRIAL_USER_ATTR:  # the most frequent
+                    tid = log["trial_id"]
+                    t = trials[tid] if tid < n_trials else None
+                    if t is None or t.state in _FINISHED:
+                        continue
+                    if op == SET_TRIAL_PARAM:
+                        name = log["param_name"]
+                        t.params[name] = log["param_value_internal"]
+                        t.dists[name] = log["distribution"]
+                    else:
+                        t.attrs.update(log["user_attr"])
+                    changed.add(tid)
+                elif op == SET_TRIAL_STATE_VALUES:
+                    tid = log["trial_id"]
+                    t = trials[tid] if tid < n_trials else None
+                    if t is None or t.state in _FINISHED:
+                        continue
+                    state = int(log["state"])
+                    if state == 0 and t.state == 0:
+                        continue  # another worker already took this trial
+                    if state == 0:
+                        t.start = log.get("datetime_start")
+                    if state in _FINISHED:
+                        t.complete = log.get("datetime_complete")
+                    t.state = state
+                    if log.get("values") is not None:
+                        t.values = log["values"]
+                    changed.add(tid)
+                elif op == CREATE_TRIAL:
+                    sid = log["study_id"]
+                    st = studies.get(sid)
+                    if st is None:
+                        continue
+                    t = _Trial(len(st["trials"]), self.dists.setdefault(sid, {}))
+                    t.state = int(log.get("state", 0))
+                    t.start = log.get("datetime_start")
+                    t.complete = log.get("datetime_complete")
+                    vals = log.get("values")
+                    if vals is None and log.get("value") is not None:
+                        vals = [log["value"]]
+                    t.values = vals
+                    for k, v in (log.get("params") or {}).items():
+                        t.params[k] = v
+                        t.dists[k] = log["distributions"][k]
+                    t.attrs.update(log.get("user_attrs") or {})
+                    st["trials"].append(n_trials)
+                    t.study = sid
+                    trials.append(t)
+                    changed.add(n_trials)
+                    n_trials += 1
+                elif op == CREATE_STUDY:
+                    name = log["study_name"]
+                    if any(s["name"] == name for s in studies.values()):
+                        continue
+                    studies[self.next_study] = {
+                        "name": name,
+                        "directions": [_DIRECTIONS.get(d, "minimize") for d in log["directions"]],
+                        "trials": [],
+                        "sys": {},
+                    }
+                    self.next_study += 1
+                elif op == DELETE_STUDY:
+                    studies.pop(log["study_id"], None)
+                elif op == SET_STUDY_SYSTEM_ATTR:
+                    if log["study_id"] in studies:
+                        studies[log["study_id"]]["sys"].update(log["system_attr"])
+        except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+            raise AnalysisError(
+                f"{self.path}: not a readable Optuna journal ({type(e).__name__}: {e})"
+            ) from e
+
+    def columns(
+        self,
+        study_name: Optional[str] = None,
+        only: Optional[Sequence[int]] = None,
+        user_attrs: Optional[Sequence[str]] = None,
+    ) -> TrialColumns:
+        """The chosen study's trials (all, or those with trial ids in ``only``)."""
+        if not self.studies:
+            raise AnalysisError(f"{self.path}: the journal holds no study yet")
+        sid = _pick(self.studies, study_name, self.path)
+        st = self.studies[sid]
+        dirs = tuple(st["directions"]) or ("minimize",)
+        names = st["sys"].get(METRIC_NAMES_KEY)
+        if not isinstance(names, list) or len(names) != len(dirs):
+            names = ["value"] if len(dirs) == 1 else [f"value_{i}" for i in range(len(dirs))]
+        info = StudyInfo(
+            st["name"], dirs, tuple(str(n) for n in names), source=self.path, storage_kind="journal"
+        )
+        if only is None:
+            chosen = [self.trials[i] for i in st["trials"]]
+        else:
+            chosen = [self.trials[i] for i in sorted(only) if self.trials[i].study == sid]
+        if not chosen:
+            return empty_columns(info)
+        return _to_columns(info, chosen, self.dists.get(sid, {}), user_attrs)
+
+
+def _read_bytes(path: str, offset: int = 0) -> bytes:
+    try:
+        with open(path, "rb") as f:
+            f.seek(offset)
+            return f.read()
+    except OSError as e:
+        raise AnalysisError(f"{path}: cannot read the journal file ({e.strerror})") from e
 
 
 def read_journal(
@@ -83,108 +223,49 @@ def read_journal(
     numbers: Optional[Sequence[int]] = None,
     user_attrs: Optional[Sequence[str]] = None,
 ) -> TrialColumns:
-    try:
-        with open(path, "rb") as f:
-            data = f.read()
-    except OSError as e:
-        raise AnalysisError(f"{path}: cannot read the journal file ({e.strerror})") from e
-    logs = decode_lines(data, path)
-
-    studies: Dict[
-        int, Dict[str, Any]
-    ] = {}  # study_id -> {"name", "directions", "trials": [..], "sys"}
-    trials: List[Optional[_Trial]] = []  # by trial id
-    dists: Dict[int, Dict[str, Any]] = {}
-    next_study = 0
-    n_trials = 0
-    try:
-        for log in logs:
-            op = log["op_code"]
-            if op == SET_TRIAL_PARAM or op == SET_TRIAL_USER_ATTR:  # the most frequent ops
-                tid = log["trial_id"]
-                t = trials[tid] if tid < n_trials else None
-                if t is None or t.state in _FINISHED:
-                    continue
-                if op == SET_TRIAL_PARAM:
-                    name = log["param_name"]
-                    t.params[name] = log["param_value_internal"]
-                    t.dists[name] = log["distribution"]
-                else:
-                    t.attrs.update(log["user_attr"])
-            elif op == SET_TRIAL_STATE_VALUES:
-                tid = log["trial_id"]
-                t = trials[tid] if tid < n_trials else None
-                if t is None or t.state in _FINISHED:
-                    continue
-                state = int(log["state"])
-                if state == 0 and t.state == 0:
-                    continue  # another worker already took this trial
-                if state == 0:
-                    t.start = log.get("datetime_start")
-                if state in _FINISHED:
-                    t.complete = log.get("datetime_complete")
-                t.state = state
-                if log.get("values") is not None:
-                    t.values = log["values"]
-            elif op == CREATE_TRIAL:
-                sid = log["study_id"]
-                st = studies.get(sid)
-                if st is None:
-                    continue
-                t = _Trial(len(st["trials"]), dists.setdefault(sid, {}))
-                t.state = int(log.get("state", 0))
-                t.start = log.get("datetime_start")
-                t.complete = log.get("datetime_complete")
-                vals = log.get("values")
-                if vals is None and log.get("value") is not None:
-                    vals = [log["value"]]
-                t.values = vals
-                for k, v in (log.get("params") or {}).items():
-                    t.params[k] = v
-                    t.dists[k] = log["distributions"][k]
-                t.attrs.update(log.get("user_attrs") or {})
-                st["trials"].append(len(trials))
-                trials.append(t)
-                n_trials += 1
-            elif op == CREATE_STUDY:
-                name = log["study_name"]
-                if any(s["name"] == name for s in studies.values()):
-                    continue
-                studies[next_study] = {
-                    "name": name,
-                    "directions": [_DIRECTIONS.get(d, "minimize") for d in log["directions"]],
-                    "trials": [],
-                    "sys": {},
-                }
-                next_study += 1
-            elif op == DELETE_STUDY:
-                studies.pop(log["study_id"], None)
-            elif op == SET_STUDY_SYSTEM_ATTR:
-                if log["study_id"] in studies:
-                    studies[log["study_id"]]["sys"].update(log["system_attr"])
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
-        raise AnalysisError(
-            f"{path}: not a readable Optuna journal ({type(e).__name__}: {e})"
-        ) from e
-
-    if not studies:
-        raise AnalysisError(f"{path}: the journal holds no study yet")
-    sid = _pick(studies, study_name, path)
-    st = studies[sid]
-    dirs = tuple(st["directions"]) or ("minimize",)
-    names = st["sys"].get(METRIC_NAMES_KEY)
-    if not isinstance(names, list) or len(names) != len(dirs):
-        names = ["value"] if len(dirs) == 1 else [f"value_{i}" for i in range(len(dirs))]
-    info = StudyInfo(
-        st["name"], dirs, tuple(str(n) for n in names), source=path, storage_kind="journal"
+    replay = JournalReplay(path)
+    replay.apply(decode_lines(_read_bytes(path), path))
+    cols = replay.columns(study_name, user_attrs=user_attrs)
+    if after_number is None or not len(cols):
+        return cols
+    extra = np.isin(
+        cols.number, np.asarray(list(numbers) if numbers is not None else [], dtype=np.int64)
     )
-    chosen = [trials[i] for i in st["trials"]]
-    if after_number is not None:
-        extra = {int(x) for x in (() if numbers is None else numbers)}
-        chosen = [t for t in chosen if t.number > after_number or t.number in extra]
-    if not chosen:
-        return empty_columns(info)
-    return _to_columns(info, chosen, dists.get(sid, {}), user_attrs)
+    return cols.take((cols.number > after_number) | extra)
+
+
+class JournalFollower:
+    """Follows a journal file that is being written: each :meth:`poll` reads only the bytes
+    appended since the previous one and returns the trials created or changed meanwhile
+    (the first poll returns all). A file that shrank or was replaced is read again whole."""
+
+    def __init__(self, path: str, study_name: Optional[str] = None) -> None:
+        self.path, self.study_name = path, study_name
+        self._reset()
+
+    def _reset(self) -> None:
+        self.replay = JournalReplay(self.path)
+        self.offset = 0
+        self._inode: Optional[int] = None
+
+    def poll(self, user_attrs: Optional[Sequence[str]] = None) -> TrialColumns:
+        try:
+            st = os.stat(self.path)
+        except OSError as e:
+            raise AnalysisError(f"{self.path}: cannot read the journal file ({e.strerror})") from e
+        if self._inode not in (None, st.st_ino) or st.st_size < self.offset:
+            self._reset()
+        self._inode = st.st_ino
+        data = _read_bytes(self.path, self.offset)
+        end = data.rfind(b"\n")
+        if end >= 0:
+            self.replay.apply(
+                decode_lines(data[: end + 1], self.path, check_first=self.offset == 0)
+            )
+            self.offset += end + 1
+        changed = self.replay.changed
+        self.replay.changed = set()
+        return self.replay.columns(self.study_name, only=changed, user_attrs=user_attrs)
 
 
 def _pick(studies: Dict[int, Dict[str, Any]], name: Optional[str], path: str) -> int:

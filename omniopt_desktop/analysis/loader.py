@@ -18,7 +18,9 @@ import contextlib
 import gc
 import os
 from dataclasses import dataclass, replace
-from typing import Iterator, List, Optional, Sequence
+from typing import Any, Iterator, List, Optional, Sequence
+
+import numpy as np
 
 from ..errors import AnalysisError
 from .columns import TrialColumns
@@ -173,3 +175,78 @@ def list_study_names(path: str) -> List[str]:
         if log.get("op_code") == 0 and log["study_name"] not in names:
             names.append(log["study_name"])
     return names
+
+
+@dataclass(frozen=True)
+class PollResult:
+    """What a :class:`StudyFollower` read: ``full`` means a complete (re)load to show as it
+    is; otherwise the trials are new or changed ones to merge (``TrialColumns.merged``)."""
+
+    columns: TrialColumns
+    full: bool
+
+
+class StudyFollower:
+    """Reads a study that is being written, a little at a time.
+
+    SQLite: trials numbered above the last one seen, plus those seen unfinished. Journal: only
+    the bytes appended since the previous poll. The first poll, and any poll after the file
+    was replaced (a newer snapshot), reads everything and says so (``full``).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        study_name: Optional[str] = None,
+        user_attrs: Optional[Sequence[str]] = None,
+    ) -> None:
+        self.path = find_result_file(os.fspath(path))
+        self.study_name = study_name
+        self.user_attrs = user_attrs
+        self.kind = detect_kind(self.path)
+        self._inode: Optional[int] = None
+        self._last = -1
+        self._unfinished: set = set()
+        self._journal: Any = None
+
+    def poll(self) -> PollResult:
+        fp = fingerprint(self.path)
+        full = self._inode is None or fp is None or fp.inode != self._inode
+        self._inode = fp.inode if fp else None
+        with _no_gc():
+            if self.kind == "journal":
+                from .journal_reader import JournalFollower
+
+                if full or self._journal is None:
+                    self._journal = JournalFollower(self.path, self.study_name)
+                cols = self._journal.poll(self.user_attrs)
+            elif full:
+                cols = _load(self.path, self.study_name, None, None, self.user_attrs)
+            else:
+                cols = _load(
+                    self.path,
+                    self.study_name,
+                    self._last,
+                    sorted(self._unfinished),
+                    self.user_attrs,
+                )
+        if self.study_name is None and len(cols):
+            self.study_name = cols.study.name
+        if full:
+            self._unfinished = set()
+        if len(cols):
+            self._last = max(self._last, cols.last_number)
+            done = cols.number[np.isin(cols.state, (1, 2, 3))]
+            self._unfinished.difference_update(int(x) for x in done)
+            self._unfinished.update(int(x) for x in cols.number[np.isin(cols.state, (0, 4))])
+        return PollResult(cols, full)
+
+    def seed(self, cols: TrialColumns) -> None:
+        """Start from trials already loaded (SQLite; a journal is read once in full anyway)."""
+        if self.kind != "sqlite":
+            return
+        fp = fingerprint(self.path)
+        self._inode = fp.inode if fp else None
+        self.study_name = self.study_name or cols.study.name
+        self._last = cols.last_number
+        self._unfinished = {int(x) for x in cols.number[np.isin(cols.state, (0, 4))]}

@@ -116,32 +116,60 @@ class AnalysisPanel(QWidget):
 
     # -- data in -------------------------------------------------------------------------------
     def load(self, path: str) -> None:
-        """Load ``path`` off the GUI thread; ``loaded`` or ``load_failed`` follows."""
-        from ...analysis.loader import load_trials
+        """Load ``path`` off the GUI thread; ``loaded`` or ``load_failed`` follows. Later
+        :meth:`poll` calls read only what changed."""
+        from ...analysis.loader import StudyFollower
 
         self.status.setText(f"loading {path} …")
-        name = self.study_name
+        try:
+            self._follower = StudyFollower(path, self.study_name)
+        except Exception as e:  # noqa: BLE001 - AnalysisError and the like, shown as one line
+            self._failed(e)
+            return
+        self._run_poll(self._follower)
+
+    def poll(self, path: Optional[str] = None) -> None:
+        """Read what changed in the file (new trials, and those running or waiting before)
+        off the GUI thread and merge it: the live monitor's path."""
+        from ...analysis.loader import StudyFollower
+
+        path = path or self.model.path
+        follower = getattr(self, "_follower", None)
+        if follower is None or (path and os.path.abspath(path) != os.path.abspath(follower.path)):
+            if not path:
+                return
+            follower = StudyFollower(path, self.study_name)
+            if self.model.cols is not None:
+                follower.seed(self.model.cols)
+            self._follower = follower
+        self._run_poll(follower)
+
+    def _run_poll(self, follower: Any) -> None:
         if self.tasks is not None:
             handle = self.tasks.submit(
-                lambda _state, p: load_trials(p, study_name=name),
-                path,
-                name=f"load {os.path.basename(path)}",
+                lambda _state, f: f.poll(),
+                follower,
+                name=f"read {os.path.basename(follower.path)}",
                 channel=f"analysis-load:{id(self)}",
                 handles_errors=True,
             )
-            handle.succeeded.connect(lambda cols: self.set_columns(cols, path))
+            handle.succeeded.connect(lambda result: self._polled(result, follower.path))
             handle.failed.connect(self._failed)
             self._worker = handle
             return
         from superqt.utils import create_worker
 
-        worker = create_worker(
-            load_trials, path, study_name=name, _start_thread=False, _ignore_errors=True
-        )
-        worker.returned.connect(lambda cols: self.set_columns(cols, path))
+        worker = create_worker(follower.poll, _start_thread=False, _ignore_errors=True)
+        worker.returned.connect(lambda result: self._polled(result, follower.path))
         worker.errored.connect(self._failed)
         self._worker = worker
         worker.start()
+
+    def _polled(self, result: Any, path: str) -> None:
+        if result.full or self.model.cols is None:
+            self.set_columns(result.columns, path)
+        elif len(result.columns):
+            self.append_trials(result.columns)
 
     def set_columns(self, cols: TrialColumns, path: str = "") -> None:
         self.model.set_columns(cols, path)
@@ -152,32 +180,6 @@ class AnalysisPanel(QWidget):
         self.objective_combo.blockSignals(False)
         self._refresh_visible()
         self.loaded.emit()
-
-    def poll(self, path: Optional[str] = None) -> None:
-        """Read only what changed in ``path`` (default: the loaded file) off the GUI thread and
-        append it: trials numbered above the last one, and those still running or waiting."""
-        from ...analysis.loader import load_trials
-
-        cols, path = self.model.cols, path or self.model.path
-        if cols is None or not path:
-            if path:
-                self.load(path)
-            return
-        unfinished = cols.number[(cols.state == 0) | (cols.state == 4)].tolist()
-        kwargs = {
-            "study_name": cols.study.name,
-            "after_number": cols.last_number,
-            "numbers": unfinished,
-        }
-        from superqt.utils import create_worker
-
-        worker = create_worker(
-            load_trials, path, **kwargs, _start_thread=False, _ignore_errors=True
-        )
-        worker.returned.connect(self.append_trials)
-        worker.errored.connect(self._failed)
-        self._poller = worker
-        worker.start()
 
     def append_trials(self, new: TrialColumns) -> int:
         """Merge newer trials; the visible view redraws within ``REDRAW_MS`` (throttled)."""

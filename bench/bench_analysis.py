@@ -38,6 +38,66 @@ def timed(fn, repeat: int = 3):
     return statistics.median(times), min(times), result
 
 
+def write_journal(path: str, n: int, n_params: int = 10) -> None:
+    """An Optuna journal with ``n`` finished trials, written line by line as Optuna does."""
+    import json
+    import random
+
+    rng = random.Random(0)
+    num = {
+        "name": "FloatDistribution",
+        "attributes": {"step": None, "low": -5.0, "high": 5.0, "log": False},
+    }
+    cat = {"name": "CategoricalDistribution", "attributes": {"choices": ["a", "b", "c"]}}
+    t0 = "2026-01-01T00:00:00.000000+00:00"
+    with open(path, "w") as f:
+
+        def put(d: dict) -> None:
+            f.write(json.dumps(d, separators=(",", ":")) + "\n")
+
+        put({"op_code": 0, "worker_id": "w", "study_name": "journal", "directions": [1]})
+        for i in range(n):
+            put({"op_code": 4, "worker_id": "w", "study_id": 0, "datetime_start": t0})
+            for p in range(n_params - 1):
+                v = rng.uniform(-5, 5)
+                put(
+                    {
+                        "op_code": 5,
+                        "worker_id": "w",
+                        "trial_id": i,
+                        "param_name": f"x{p}",
+                        "param_value_internal": v,
+                        "distribution": num,
+                    }
+                )
+            put(
+                {
+                    "op_code": 5,
+                    "worker_id": "w",
+                    "trial_id": i,
+                    "param_name": "c",
+                    "param_value_internal": float(i % 3),
+                    "distribution": cat,
+                }
+            )
+            for key, v in (
+                ("oo_hostname", f"node{i % 4}"),
+                ("oo_exit_code", 0),
+                ("oo_runtime", 1.5),
+            ):
+                put({"op_code": 8, "worker_id": "w", "trial_id": i, "user_attr": {key: v}})
+            put(
+                {
+                    "op_code": 6,
+                    "worker_id": "w",
+                    "trial_id": i,
+                    "state": 1,
+                    "values": [rng.random()],
+                    "datetime_complete": t0,
+                }
+            )
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=100_000)
@@ -45,6 +105,7 @@ def main() -> int:
     ap.add_argument("--skip-optuna", action="store_true", help="skip the slow Optuna baseline")
     ap.add_argument("--db", help="use (or create) this database instead of a temporary one")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--journal-trials", type=int, default=28_000)
     args = ap.parse_args()
 
     from support.analysis_studies import make_bulk_db
@@ -101,6 +162,26 @@ def main() -> int:
             f" {t_optuna / med_load:.0f}x faster (median), {t_optuna / best_load:.0f}x (best)  (target >= 60x)"
         )
 
+    # 2b. a journal file of --journal-trials trials (Optuna's operation log, written directly)
+    journal = os.path.join(tmp, "study.journal")
+    write_journal(journal, args.journal_trials)
+    med_j, best_j, jcols = timed(lambda: load_trials(journal), args.repeat)
+    print(
+        f"journal loader: median {med_j:.2f} s, best {best_j:.2f} s for {len(jcols)} trials"
+        f" ({os.path.getsize(journal) / 1e6:.0f} MB)"
+    )
+    if not args.skip_optuna:
+        import optuna
+        from optuna.storages.journal import JournalFileBackend
+
+        t = time.perf_counter()
+        storage = optuna.storages.JournalStorage(JournalFileBackend(journal))
+        n = len(optuna.load_study(study_name=None, storage=storage).get_trials())
+        t_oj = time.perf_counter() - t
+        print(
+            f"optuna JournalStorage get_trials(): {t_oj:.1f} s for {n} trials -> {t_oj / med_j:.0f}x"
+        )
+
     # 3. append 100 new trials to the live views
     from PySide6.QtWidgets import QApplication
 
@@ -112,6 +193,10 @@ def main() -> int:
     panel.resize(1400, 900)
     panel.show()
     app.processEvents()
+    from omniopt_desktop.analysis.loader import StudyFollower
+
+    follower = StudyFollower(db)
+    follower.seed(cols)
     start = len(cols)
     for key in ("history", "parallel", "timeline", "table", "slices"):
         panel.show_view(key)
@@ -119,7 +204,7 @@ def main() -> int:
         panel.current_view().grab()
         make_bulk_db(db, 100, n_params=args.params, create=False, start_number=start, seed=start)
         t = time.perf_counter()
-        new = load_trials(db, after_number=panel.model.cols.last_number)
+        new = follower.poll().columns  # what the live monitor reads: new + unfinished trials
         t_read = time.perf_counter() - t
         panel.append_trials(new)
         panel.flush()  # the redraw the throttle timer would do

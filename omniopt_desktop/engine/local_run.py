@@ -111,8 +111,9 @@ def prepare_run(
     url = L.storage_url(run_dir, storage or study.storage or "sqlite")
     study_dir = os.path.dirname(os.path.abspath(study_file)) if study_file else os.getcwd()
     freeze_study(study, run_dir, study_dir, url, extra)
-    if study_file:
-        shutil.copy2(study_file, os.path.join(run_dir, L.STUDY_TOML))
+    target = os.path.join(run_dir, L.STUDY_TOML)
+    if study_file and not (os.path.exists(target) and os.path.samefile(study_file, target)):
+        shutil.copy2(study_file, target)
     return url
 
 

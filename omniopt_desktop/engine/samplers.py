@@ -2,7 +2,9 @@
 
 Workers of one study must not draw the same random points, so each worker's seed is derived
 from the study's seed and the worker's index. TPE runs multivariate (single objective) with
-constant liar when several workers share the study, so running trials push others away.
+constant liar when several workers share the study, so running trials push others away, over a
+bounded window of the study (see ``window_sampler``) so that an ask does not slow down as the
+study grows.
 
 Python 3.9+, optuna + stdlib.
 """
@@ -41,11 +43,13 @@ def build_sampler(study: Study, n_workers: int = 1, worker_index: int = 0) -> An
                 f'pip install {module}, or choose sampler = "tpe"'
             ) from e
     if name == "tpe":
-        return optuna.samplers.TPESampler(
-            seed=seed,
-            multivariate=not study.is_multi_objective,
-            constant_liar=n_workers > 1,
-        )
+        from .window_sampler import WindowedTPESampler, window_size_from_env
+
+        kw = dict(seed=seed, multivariate=not study.is_multi_objective, constant_liar=n_workers > 1)
+        window = window_size_from_env()
+        if window is None:
+            return optuna.samplers.TPESampler(**kw)
+        return WindowedTPESampler(best=window[0], recent=window[1], **kw)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":

@@ -95,11 +95,11 @@ class Worker:
         self.host = socket.gethostname()
         url = cfg.storage_url or self.run_info.get("storage") or "sqlite"
         self.storage_url = L.storage_url(self.run_dir, url)
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.storage = open_storage(self.storage_url, workers=cfg.n_workers)
         ensure_study(self.storage, self.model.name, self.model.directions)
         self.space = SearchSpace(self.model)
         sampler = build_sampler(self.model, cfg.n_workers, cfg.worker_index)
-        optuna.logging.set_verbosity(optuna.logging.WARNING)
         self.study = optuna.load_study(
             study_name=self.model.name, storage=self.storage, sampler=sampler
         )

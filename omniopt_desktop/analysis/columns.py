@@ -157,7 +157,8 @@ class TrialColumns:
         if not len(self):
             return newer
         keep = ~np.isin(self.number, newer.number)
-        if keep.all() and newer.number[0] > self.number[-1]:
+        keep_all = bool(keep.all())
+        if keep_all and newer.number[0] > self.number[-1]:
             order = None
         else:
             order = np.argsort(np.concatenate([self.number[keep], newer.number]), kind="stable")
@@ -172,7 +173,7 @@ class TrialColumns:
                 b = np.full(n_new, fill, dtype=dtype)
             if a.dtype != b.dtype:
                 a, b = a.astype(object), b.astype(object)
-            out = np.concatenate([a[keep], b])
+            out = np.concatenate([a if keep_all else a[keep], b])
             return out if order is None else out[order]
 
         params = {}

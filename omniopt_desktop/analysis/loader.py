@@ -7,6 +7,10 @@ The one entry point for every reader of results (views, export, live monitor)::
                       numbers=running_numbers)               # only what is new
     cols = cols.merged(new)
 
+    follower = StudyFollower("run/study.journal")            # a study being written
+    first = follower.poll()                                  # everything (first.full)
+    later = follower.poll()                                  # new or changed trials only
+
 Never writes, never goes through ``optuna.load_study``. A file that is neither (or is corrupt)
 raises :class:`AnalysisError` with one line naming the file. If the file is replaced (a newer
 snapshot fetched) while it is read, the read is retried on the new file.

@@ -25,6 +25,7 @@ from __future__ import annotations
 import errno
 import functools
 import json
+import logging
 import os
 import random
 import sqlite3
@@ -37,6 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 from ..errors import StorageError
 
 T = TypeVar("T")
+_log = logging.getLogger("omniopt.storage")
 
 NETWORK_FILESYSTEMS = frozenset(
     {
@@ -148,6 +150,16 @@ _TRANSIENT_TEXT = (
     "could not serialize",
     "deadlock detected",
     "ssl syscall error",
+    "too many clients",
+    "remaining connection slots",
+    "the database system is starting up",
+    "the database system is shutting down",
+    "the database system is in recovery mode",
+    "the connection is closed",
+    "the connection is lost",
+    "consuming input failed",
+    "server conn crashed",  # PgBouncer
+    "no more connections allowed",  # PgBouncer
 )
 
 
@@ -161,7 +173,7 @@ def is_transient(exc: BaseException) -> bool:
         return False
     if isinstance(exc, sa_exc.DBAPIError) and getattr(exc, "connection_invalidated", False):
         return True
-    if isinstance(exc, sa_exc.OperationalError):
+    if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         text = str(exc).lower()
         return any(t in text for t in _TRANSIENT_TEXT)
     return isinstance(exc, sa_exc.TimeoutError)
@@ -170,19 +182,30 @@ def is_transient(exc: BaseException) -> bool:
 def with_retries(
     fn: Callable[..., T],
     *args: Any,
-    attempts: int = 8,
+    attempts: int = 12,
     base: float = 0.05,
     cap: float = 5.0,
     **kwargs: Any,
 ) -> T:
-    """Call ``fn``; retry transient errors with full-jitter exponential back-off."""
+    """Call ``fn``; retry transient errors with full-jitter exponential back-off (about 30 s in
+    all at most: a PostgreSQL restart or a full server rides through). Each retry is logged
+    as a "transient storage error" warning."""
     for attempt in range(attempts):
         try:
             return fn(*args, **kwargs)
         except Exception as e:
             if attempt == attempts - 1 or not is_transient(e):
                 raise
-            time.sleep(random.uniform(0, min(cap, base * (2**attempt))))
+            delay = random.uniform(0, min(cap, base * (2**attempt)))
+            text = str(e).strip().splitlines()
+            _log.warning(
+                "transient storage error (attempt %d of %d, retry in %.2f s): %s",
+                attempt + 1,
+                attempts,
+                delay,
+                text[0][:200] if text else type(e).__name__,
+            )
+            time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

@@ -49,7 +49,7 @@ from .storage import (
 log = logging.getLogger("omniopt.worker")
 
 MAX_INFEASIBLE_STREAK = 1000
-IDLE_POLL = 0.5  # seconds between checks while the last trials run in other workers
+IDLE_POLL = 0.2  # seconds between checks while the last trials run in other workers
 
 
 class Exit(IntEnum):

@@ -273,8 +273,8 @@ def parse_squeue(text: str) -> List[JobInfo]:
     """Rows of ``squeue -h -o '%i|%T|%r|%j'`` (with or without ``-r``)."""
     rows = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
+        if not line.strip() or line.startswith(("squeue: ", "slurm_load_jobs")):
+            continue  # diagnostics (merged stderr); a failed squeue is told by its exit status
         parts = line.split("|", 3)
         if len(parts) < 2:
             raise ClusterError(f"unexpected squeue line: {line[:200]!r}")
@@ -303,8 +303,8 @@ def parse_sacct(text: str, stderr: str = "", *, steps: bool = False) -> List[Job
         raise AccountingDisabled("sacct: SLURM accounting storage is disabled on this cluster")
     rows = []
     for line in text.splitlines():
-        if not line.strip():
-            continue
+        if not line.strip() or line.startswith("sacct: "):
+            continue  # diagnostics (merged stderr); a failed sacct is told by its exit status
         parts = line.split("|")
         if len(parts) < 3:
             raise ClusterError(f"unexpected sacct line: {line[:200]!r}")

@@ -138,6 +138,9 @@ class RunStatus:
                 for j in self.jobs.jobs.values()
             ],  # fmt: skip
             "accounting": self.jobs.accounting,
+            "counts": {},
+            "trials": [],
+            "best": None,
             **{k: v for k, v in self.study.items() if k != "controller"},
         }
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import threading
 from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QInputDialog
@@ -62,28 +61,22 @@ def start_local_run(window: MainWindow, workers: int | None = None) -> None:
 def _run_local_task(
     state: TaskState, study: Any, run_dir: str, workers: int, study_file: str
 ) -> Any:
-    from ..engine.local_run import run_local
+    from .local_child import run_in_child
 
-    stop = threading.Event()
-    state.on_cancel(stop.set)
+    def relay(kind: str, payload: Any) -> None:
+        if kind == "progress":
+            p = payload
+            state.set_progress(
+                p.complete / p.total if p.total else None,
+                f"{p.complete} of {p.total} trials done, {p.running} running, "
+                f"{p.failed} failed; best {p.best_text()}",
+            )
+            state.set_partial_result(p)
+        else:
+            state.set_progress(None, str(payload))
 
-    def progress(p: Any) -> None:
-        frac = p.complete / p.total if p.total else None
-        state.set_progress(
-            frac,
-            f"{p.complete} of {p.total} trials done, {p.running} running, "
-            f"{p.failed} failed; best {p.best_text()}",
-        )
-        state.set_partial_result(p)
-
-    return run_local(
-        study,
-        run_dir,
-        workers=workers,
-        study_file=study_file,
-        on_progress=progress,
-        on_event=lambda text: state.set_progress(None, text),
-        stop=stop,
+    return run_in_child(
+        study.to_dict(), run_dir, workers, study_file, relay, lambda: state.cancelled
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
 from typing import Any
 
 from PySide6.QtCore import QByteArray, Qt, Signal
@@ -27,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from .. import paths
+from ..errors import OmniOptError
 from ..study.document import Change, ChangeKind, StudyDocument
 from .editor.study_editor import StudyEditor
 from .error_reporter import ErrorReporter
@@ -35,6 +37,7 @@ from .tasks import TaskHandle, TaskRunner
 from .welcome import WelcomePage, describe_examples
 
 APP_TITLE = "OmniOpt Desktop"
+_SETTINGS_LOCK = threading.Lock()
 STUDY_FILTER = "Study files (*.toml);;All files (*)"
 
 
@@ -231,17 +234,31 @@ class MainWindow(QMainWindow):
             self.editor.splitter.restoreState(QByteArray.fromBase64(s.splitter_state.encode()))
 
     def save_layout(self) -> None:
+        """Record the layout and write the settings now (on closing: nothing may be lost)."""
         s = self.settings
         s.window_geometry = bytes(self.saveGeometry().toBase64()).decode()
         s.window_state = bytes(self.saveState().toBase64()).decode()
         s.splitter_state = bytes(self.editor.splitter.saveState().toBase64()).decode()
-        self._save_settings()
-
-    def _save_settings(self) -> None:
         try:
-            self.settings.save()
+            s.save()
         except OSError as e:
             self.reporter.report(f"cannot save the app settings in {config_dir()}: {e.strerror}")
+
+    def _save_settings(self) -> None:
+        """Write a snapshot of the settings off the GUI thread (the newest write wins)."""
+        snapshot = self.settings.snapshot()
+
+        def write(state: Any) -> None:
+            with _SETTINGS_LOCK:  # one writer at a time; a superseded snapshot is dropped
+                state.check_cancelled()
+                try:
+                    snapshot.save()
+                except OSError as e:
+                    raise OmniOptError(
+                        f"cannot save the app settings in {config_dir()}: {e.strerror}"
+                    ) from e
+
+        self.tasks.submit(write, name="saving the app settings", channel="settings")
 
     # -- document --------------------------------------------------------------------------
     def set_document(self, doc: StudyDocument | None) -> None:

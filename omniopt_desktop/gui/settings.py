@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import platformdirs
@@ -86,6 +86,15 @@ class AppSettings:
             profiles=[ClusterProfile.from_json(p) for p in data.get("profiles", [])],
             local_runs=[str(p) for p in data.get("local_runs", [])],
             path=path,
+        )
+
+    def snapshot(self) -> AppSettings:
+        """A copy to write from another thread while this one keeps changing."""
+        return replace(
+            self,
+            recent_files=list(self.recent_files),
+            profiles=list(self.profiles),
+            local_runs=list(self.local_runs),
         )
 
     def save(self) -> None:

@@ -43,13 +43,13 @@ def build_sampler(study: Study, n_workers: int = 1, worker_index: int = 0) -> An
                 f'pip install {module}, or choose sampler = "tpe"'
             ) from e
     if name == "tpe":
-        from .window_sampler import WindowedTPESampler, window_size_from_env
+        from .window_sampler import window_size_from_env, windowed
 
-        kw = dict(seed=seed, multivariate=not study.is_multi_objective, constant_liar=n_workers > 1)
+        tpe = optuna.samplers.TPESampler(
+            seed=seed, multivariate=not study.is_multi_objective, constant_liar=n_workers > 1
+        )
         window = window_size_from_env()
-        if window is None:
-            return optuna.samplers.TPESampler(**kw)
-        return WindowedTPESampler(best=window[0], recent=window[1], **kw)
+        return tpe if window is None else windowed(tpe, *window)
     if name == "random":
         return optuna.samplers.RandomSampler(seed=seed)
     if name == "grid":

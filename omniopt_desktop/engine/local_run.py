@@ -192,16 +192,33 @@ class WorkerProcess:
         self._p = proc
 
     @classmethod
-    def start(cls, argv: List[str], log_path: str) -> WorkerProcess:
+    def prepare(cls) -> None:
+        """Start the fork server now (it imports Optuna while the caller does other work)."""
         import multiprocessing as mp
+        from multiprocessing import forkserver
 
         if cls._ctx is None:
             cls._ctx = mp.get_context("forkserver")
             cls._ctx.set_forkserver_preload(
                 ["optuna", "optuna.samplers", "omniopt_desktop.engine.local_run"]
             )
+            forkserver.ensure_running()
+
+    @classmethod
+    def start(cls, argv: List[str], log_path: str) -> WorkerProcess:
+        cls.prepare()
         p = cls._ctx.Process(target=_worker_entry, args=(argv, log_path), daemon=False)
-        p.start()
+        # multiprocessing would re-run the caller's main *script* in the worker (fatal for a
+        # script without a main guard or read from stdin); the worker needs nothing from it
+        main = sys.modules.get("__main__")
+        hidden = None
+        if main is not None and getattr(getattr(main, "__spec__", None), "name", None) is None:
+            hidden = main.__dict__.pop("__file__", None)
+        try:
+            p.start()
+        finally:
+            if hidden is not None:
+                main.__file__ = hidden  # type: ignore[union-attr]
         return cls(p)
 
     @property
@@ -442,6 +459,7 @@ def run_local(
     run_dir = os.path.abspath(run_dir)
     os.makedirs(run_dir, exist_ok=True)
     stop = stop or threading.Event()
+    WorkerProcess.prepare()
     with RunLock(run_dir):
         try:
             os.unlink(os.path.join(run_dir, L.STOP_FILE))

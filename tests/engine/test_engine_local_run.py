@@ -239,3 +239,25 @@ def test_stop_file_lets_the_running_trial_finish(tmp_path):
     assert proc.wait(60) == 4
     trials = trials_of(url)
     assert [t.state for t in trials] == [TrialState.COMPLETE]
+
+
+def test_run_local_from_a_script_without_main_guard(tmp_path):
+    """Workers are forked from a preloaded server; they must not re-run the caller's script."""
+    import subprocess
+
+    script = f"""
+import json
+from omniopt_desktop.study.model import Study
+from omniopt_desktop.engine.local_run import run_local
+s = Study.from_dict({{"study": {{"name": "g", "n_trials": 3}}, "objective": [{{"name": "RESULT"}}],
+    "program": {{"command": "echo RESULT: %(x)"}},
+    "parameter": [{{"name": "x", "type": "float", "low": 0, "high": 1}}]}})
+r = run_local(s, {str(tmp_path / "run")!r}, workers=2)
+print("COMPLETE", r.progress.complete)
+"""
+    proc = subprocess.run(
+        [sys.executable, "-"], input=script, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("COMPLETE") == 1
+    assert "COMPLETE 3" in proc.stdout or "COMPLETE 4" in proc.stdout

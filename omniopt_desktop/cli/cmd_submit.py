@@ -54,6 +54,18 @@ class SftpTransfer:
         cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
         _remote("transfer").Transfer(self.session, progress=cb).upload_file(local_path, remote_path)
 
+    def upload_tree(
+        self,
+        local_dir: str,
+        remote_dir: str,
+        exclude: tuple[str, ...] = (),
+        progress: ByteProgress | None = None,
+    ) -> None:
+        cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
+        _remote("transfer").Transfer(self.session, progress=cb).upload_tree(
+            local_dir, remote_dir, exclude=exclude
+        )
+
 
 @contextmanager
 def connect(

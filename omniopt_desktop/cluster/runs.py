@@ -60,6 +60,12 @@ NETWORK_FS = (
 )
 _SKIP_DIRS = {"runs", ".git", "__pycache__", ".venv", "venv", ".ipynb_checkpoints", ".mypy_cache"}
 TERMINAL = ("done", "failed", "stopped")
+STUDY_EXCLUDE = (
+    *(f"{d}/*" for d in sorted(_SKIP_DIRS)),
+    *(f"*/{d}/*" for d in sorted(_SKIP_DIRS)),
+    "*.pyc",
+    "*.part",
+)
 
 
 @dataclass(frozen=True)
@@ -237,10 +243,7 @@ class ClusterRuns:
         )
         storage = storage_for(study, fstype)
         self.progress("uploading the study folder", 0.5)
-        study_dir = os.path.dirname(os.path.abspath(study_file))
-        self._run(
-            f"tar -xzf - -C {q}/study", input=tar_bytes(study_folder_files(study_dir)), timeout=1800
-        )
+        self._upload_study(os.path.dirname(os.path.abspath(study_file)), f"{run_dir}/study")
         frozen = study.to_dict()
         frozen["run"] = {
             "study_dir": f"{run_dir}/study",
@@ -280,6 +283,26 @@ class ClusterRuns:
         )
         self.progress("queueing the controller", 0.9)
         return self._queue_controller(record)
+
+    def _upload_study(self, study_dir: str, target: str) -> None:
+        """The study folder (the user's program) without runs/, VCS and cache folders: over
+        SFTP with byte progress when there is a transfer, else as a tar on standard input."""
+        if self.transfer is not None:
+            shown = [-1]
+
+            def progress(done: int, total: int) -> None:
+                tenth = 10 * done // total if total else 10
+                if tenth != shown[0]:  # at most eleven reports
+                    shown[0] = tenth
+                    self.progress(f"uploading the study folder ({done:,} of {total:,} bytes)", 0.5)
+
+            self.transfer.upload_tree(study_dir, target, STUDY_EXCLUDE, progress)
+            return
+        self._run(
+            f"tar -xzf - -C {shlex.quote(target)}",
+            input=tar_bytes(study_folder_files(study_dir)),
+            timeout=1800,
+        )
 
     def _write_files(self, run_dir: str, files: dict[str, str]) -> None:
         tmp = Path(os.environ.get("TMPDIR", "/tmp")) / f"oo-upload-{secrets.token_hex(4)}"

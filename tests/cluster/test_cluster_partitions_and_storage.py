@@ -52,3 +52,27 @@ def test_partitions_of_the_real_cluster(slurm_cluster):
 )
 def test_storage_follows_the_remote_filesystem(storage, fs, expected):
     assert storage_for(Study(storage=storage), fs) == expected
+
+
+def test_study_folder_upload_leaves_out_runs_and_caches(tmp_path):
+    from omniopt_desktop.cluster.runs import STUDY_EXCLUDE, study_folder_files
+    from omniopt_desktop.cluster.transfer import LocalTransfer
+
+    src = tmp_path / "study"
+    for rel in ("study.toml", "prog.sh", "data/in.csv", "runs/old/study.db", "sub/runs/x",
+                "__pycache__/a.pyc", ".git/HEAD", "lib/m.pyc", "myruns/keep.txt"):  # fmt: skip
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_text(rel)
+    seen = []
+    LocalTransfer().upload_tree(
+        str(src), str(tmp_path / "dst"), STUDY_EXCLUDE, lambda d, t: seen.append((d, t))
+    )
+    got = sorted(
+        str(p.relative_to(tmp_path / "dst")) for p in (tmp_path / "dst").rglob("*") if p.is_file()
+    )
+    expected = ["data/in.csv", "myruns/keep.txt", "prog.sh", "study.toml"]
+    assert got == expected
+    assert (
+        sorted(name for name, _ in study_folder_files(str(src))) == expected
+    )  # the tar path agrees
+    assert seen[-1][0] == seen[-1][1]

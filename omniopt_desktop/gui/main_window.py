@@ -217,6 +217,7 @@ class MainWindow(QMainWindow):
         dock.setObjectName("runs_dock")
         dock.setWidget(self.runs)
         self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, dock)
+        self.resizeDocks([dock], [170], Qt.Orientation.Vertical)
         self.runs_dock = dock
         act = dock.toggleViewAction()
         act.setShortcut(QKeySequence("Ctrl+L"))

@@ -112,11 +112,21 @@ class ListPanel(QWidget):
         return b
 
     # -- document --------------------------------------------------------------------------
+    min_column_width = 72
+
     def set_document(self, doc: StudyDocument | None) -> None:
         self.doc = doc
         self.model.set_document(doc)
-        self.view.resizeColumnsToContents()
+        self.fit_columns()
         self._selection_changed()
+
+    def fit_columns(self) -> None:
+        """Columns as wide as their content, never cramped; the last one takes the rest."""
+        self.view.resizeColumnsToContents()
+        header = self.view.horizontalHeader()
+        for c in range(self.model.columnCount() - 1):
+            if header.sectionSize(c) < self.min_column_width:
+                header.resizeSection(c, self.min_column_width)
 
     def on_change(self, change: Change) -> None:
         self.model.on_change(change)

@@ -93,6 +93,7 @@ class StudyEditor(QWidget):
         self.splitter.addWidget(issues_box)
         self.splitter.setStretchFactor(0, 5)
         self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([600, 90])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.splitter)

@@ -57,7 +57,7 @@ def build_sampler(study: Study, n_workers: int = 1, worker_index: int = 0) -> An
             grid = SearchSpace(study).grid()
         except ValueError as e:
             raise OmniOptError(str(e)) from e
-        return optuna.samplers.GridSampler(grid, seed=seed)
+        return _grid_sampler(grid, seed)
     if name == "cmaes":
         return optuna.samplers.CmaEsSampler(seed=seed)
     if name == "gp":
@@ -67,3 +67,20 @@ def build_sampler(study: Study, n_workers: int = 1, worker_index: int = 0) -> An
     raise OmniOptError(
         f"study.sampler '{name}' is unknown; use one of tpe, random, grid, cmaes, gp, nsga2"
     )
+
+
+def _grid_sampler(grid: Any, seed: Optional[int]) -> Any:
+    """Optuna's GridSampler, minus its ``study.stop()`` after the last point: that call is
+    meant for ``optimize()`` and raises in an ask-and-tell loop (the trial is stored anyway).
+    Once the grid is exhausted, Optuna re-runs visited points until ``n_trials``."""
+    import optuna
+
+    class GridSampler(optuna.samplers.GridSampler):
+        def after_trial(self, study: Any, trial: Any, state: Any, values: Any) -> None:
+            try:
+                super().after_trial(study, trial, state, values)
+            except RuntimeError as e:
+                if "Study.stop" not in str(e):
+                    raise
+
+    return GridSampler(grid, seed=seed)

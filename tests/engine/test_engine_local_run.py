@@ -261,3 +261,18 @@ print("COMPLETE", r.progress.complete)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("COMPLETE") == 1
     assert "COMPLETE 3" in proc.stdout or "COMPLETE 4" in proc.stdout
+
+
+def test_grid_run_covers_the_grid_without_worker_crashes(tmp_path):
+    study = Study.from_dict(
+        {
+            "study": {"name": "e2e", "n_trials": 6, "sampler": "grid"},
+            "objective": [{"name": "RESULT"}],
+            "program": {"command": "echo RESULT: %(x)"},
+            "parameter": [{"name": "x", "type": "int", "low": 0, "high": 3}],
+        }
+    )
+    summary = run_local(study, str(tmp_path / "run"), workers=2, poll=0.2)
+    assert summary.finished and not any("died" in e for e in summary.events), summary.events
+    done = by_state(trials_of(summary.storage_url), TrialState.COMPLETE)
+    assert {t.params["x"] for t in done} == {0, 1, 2, 3}

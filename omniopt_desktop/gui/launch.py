@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtWidgets import QInputDialog
 
-from ..errors import OmniOptError
 from ..study import run_layout as L
 from .progress_dialog import TaskProgressDialog
 from .runs_list import RunRow
@@ -131,17 +130,31 @@ def launch_local(window: MainWindow, workers: int) -> TaskHandle | None:
 
 
 # -- cluster -----------------------------------------------------------------------------------
-SUBMIT_STEPS = ("Connecting", "Uploading", "Setting up the environment", "Submitting")
+SUBMIT_STEPS = (
+    "Connecting",
+    "Setting up the environment",
+    "Uploading the study",
+    "Queueing the controller",
+)
+
+
+def submit_step(text: str) -> int | None:
+    """Which of SUBMIT_STEPS a progress message of the submission belongs to."""
+    t = text.lower()
+    if t.startswith("connecting"):
+        return 0
+    if any(k in t for k in ("environment", "interpreter", "engine", "wheels", "remote folder")):
+        return 1
+    if "run folder" in t or "uploading the study" in t:
+        return 2
+    if "queue" in t:
+        return 3
+    return None
 
 
 def _cluster_api() -> Any:
-    """The cluster layer's submission service, once it exists."""
-    for name in ("omniopt_desktop.cluster.submit", "omniopt_desktop.cluster.launcher"):
-        try:
-            return importlib.import_module(name)
-        except ImportError:
-            continue
-    return None
+    """The submission service shared with ``omniopt-desktop submit``."""
+    return importlib.import_module("omniopt_desktop.cli.cmd_submit")
 
 
 def start_cluster_submission(window: MainWindow, profile_name: str | None = None) -> None:
@@ -173,23 +186,23 @@ def launch_cluster(window: MainWindow, profile_name: str) -> TaskHandle | None:
     if doc is None or doc.path is None or profile is None:
         return None
     api = _cluster_api()
-    if api is None or not hasattr(api, "submit_study"):
-        window.reporter.report(
-            "submitting to a cluster is not available in this build yet; run locally or use "
-            "'omniopt-desktop submit' when it is"
-        )
-        return None
     prompts = GuiPrompts(window)
     study = doc.study.copy()
+    study_path = doc.path
 
     def submit(state: TaskState) -> Any:
         prompts.bind(state)
+        state.set_progress(None, f"Connecting to {profile.host}…")
         return api.submit_study(
             study,
-            doc.path,
+            study_path,
             host=profile.host,
             remote_base=profile.remote_base,
             env_setup=list(profile.env_setup),
+            python=profile.python or "python3",
+            wheelhouse=profile.wheelhouse or None,
+            slurm_setup=profile.slurm_setup,
+            ssh_config=profile.ssh_config,
             callbacks=prompts,
             on_progress=lambda text: state.set_progress(None, text),
             cancelled=lambda: state.cancelled,
@@ -197,7 +210,7 @@ def launch_cluster(window: MainWindow, profile_name: str) -> TaskHandle | None:
 
     handle = window.tasks.submit(submit, name=f"submitting {study.name} to {profile.host}")
     dialog = TaskProgressDialog(
-        handle, f"Submitting {study.name} to {profile.name}", SUBMIT_STEPS, window
+        handle, f"Submitting {study.name} to {profile.name}", SUBMIT_STEPS, window, submit_step
     )
     dialog.setObjectName("submit_dialog")
     window.run_dialog = dialog
@@ -246,7 +259,7 @@ def load_partitions(window: MainWindow, profile_name: str | None = None) -> Task
 
     def query(state: TaskState) -> Any:
         prompts.bind(state)
-        return fetch_partitions(profile.host, prompts, state)
+        return fetch_partitions(profile, prompts, state)
 
     panel = window.editor.resources_panel
     panel.load_button.setEnabled(False)
@@ -258,19 +271,15 @@ def load_partitions(window: MainWindow, profile_name: str | None = None) -> Task
     return handle
 
 
-def fetch_partitions(host: str, callbacks: Any, state: TaskState) -> list:
-    """Connect to ``host`` and list its SLURM partitions (worker thread)."""
-    try:
-        slurm = importlib.import_module("omniopt_desktop.cluster.partitions")
-        session_mod = importlib.import_module("omniopt_desktop.remote.session")
-    except ImportError as e:
-        raise OmniOptError(
-            "reading partitions from the cluster is not available in this build yet"
-        ) from e
-    session = session_mod.Session(host, callbacks)
-    state.on_cancel(session.close)
-    with session.connect():
-        return list(slurm.list_partitions(session.runner()))
+def fetch_partitions(profile: Any, callbacks: Any, state: TaskState) -> list:
+    """Connect to the profile's host and list its SLURM partitions (worker thread)."""
+    from ..cli.cmd_submit import connect
+    from ..cluster.partitions import list_partitions
+
+    state.set_progress(None, f"Connecting to {profile.host}…")
+    with connect(profile.host, profile.ssh_config, callbacks) as (runner, _transfer):
+        state.check_cancelled()
+        return list_partitions(runner, profile.slurm_setup)
 
 
 # -- analysis ----------------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtWidgets import (
     QDialog,
@@ -27,12 +27,14 @@ class TaskProgressDialog(QDialog):
         title: str,
         steps: Sequence[str] = (),
         parent: QWidget | None = None,
+        step_of: Callable[[str], int | None] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("task_progress_dialog")
         self.setWindowTitle(title)
         self.setModal(False)
         self.handle = handle
+        self._step_of = step_of
         self.label = QLabel("Starting…")
         self.label.setObjectName("progress_text")
         self.label.setWordWrap(True)
@@ -73,11 +75,18 @@ class TaskProgressDialog(QDialog):
             self.bar.setValue(int(fraction * 1000))
 
     def _mark_step(self, text: str) -> None:
-        for i, name in enumerate(self._step_names):
-            if text.lower().startswith(name.lower()):
-                for j in range(i):
-                    self.steps.item(j).setText(f"✓ {self._step_names[j]}")
-                self.steps.item(i).setText(f"▶ {name}")
+        if self._step_of is not None:
+            found = self._step_of(text)
+        else:
+            found = next(
+                (i for i, n in enumerate(self._step_names) if text.lower().startswith(n.lower())),
+                None,
+            )
+        if found is None or not 0 <= found < len(self._step_names):
+            return
+        for j in range(found):
+            self.steps.item(j).setText(f"✓ {self._step_names[j]}")
+        self.steps.item(found).setText(f"▶ {self._step_names[found]}")
 
     def _ended(self, text: str) -> None:
         self.label.setText(text)

@@ -6,7 +6,6 @@ Rows are frozen :class:`RunRow` values produced by loader functions on a worker 
 
 from __future__ import annotations
 
-import importlib
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -101,26 +100,23 @@ def local_runs(run_dirs: Sequence[str]) -> list[RunRow]:
 
 
 def registry_runs() -> list[RunRow]:
-    """Rows from the cluster layer's run registry, when it is installed."""
-    try:
-        reg = importlib.import_module("omniopt_desktop.cluster.registry")
-    except ImportError:
-        return []
-    lister = getattr(reg, "list_runs", None)
-    if lister is None:
-        return []
+    """Rows for the cluster runs in the run registry (``omniopt-desktop runs`` lists the same)."""
+    from ..cluster.registry import Registry
+
     rows = []
-    for r in lister():
+    for r in Registry().all():
+        snapshot = r.snapshots[-1] if r.snapshots else ""
         rows.append(
             RunRow(
-                key=str(getattr(r, "run_id", getattr(r, "id", ""))),
+                key=r.run_id,
                 kind="remote",
-                study=str(getattr(r, "study_name", getattr(r, "study", ""))),
-                where=f"{getattr(r, 'host', '')}:{getattr(r, 'remote_dir', '')}",
-                state=str(getattr(getattr(r, "state", ""), "value", getattr(r, "state", ""))),
-                db_path=str(getattr(r, "snapshot", "") or ""),
+                study=r.study_name,
+                where=f"{r.host}:{r.remote_dir}",
+                state=r.state,
+                db_path=snapshot if snapshot and os.path.exists(snapshot) else "",
             )
         )
+    rows.reverse()  # newest first
     return rows
 
 

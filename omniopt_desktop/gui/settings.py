@@ -32,6 +32,10 @@ class ClusterProfile:
     remote_base: str = "~/omniopt-runs"
     env_setup: tuple[str, ...] = ()
     remember_secrets: bool = False
+    python: str = "python3"  # interpreter on the cluster that makes the run's venv
+    slurm_setup: str = ""  # run before SLURM commands, e.g. "module load slurm"
+    ssh_config: str = ""  # another ssh config file than ~/.ssh/config
+    wheelhouse: str = ""  # local folder of wheels for clusters without internet
 
     def to_json(self) -> dict[str, Any]:
         d = asdict(self)
@@ -46,6 +50,10 @@ class ClusterProfile:
             remote_base=str(d.get("remote_base") or "~/omniopt-runs"),
             env_setup=tuple(str(x) for x in d.get("env_setup", [])),
             remember_secrets=bool(d.get("remember_secrets", False)),
+            python=str(d.get("python") or "python3"),
+            slurm_setup=str(d.get("slurm_setup", "")),
+            ssh_config=str(d.get("ssh_config", "")),
+            wheelhouse=str(d.get("wheelhouse", "")),
         )
 
 

@@ -141,17 +141,11 @@ class ResourcesPanel(QWidget):
 
 
 _LIMITS = (
-    ("state", "state"),
-    ("max_time", "max time"),
-    ("default_time", "default time"),
+    ("time_limit", "time limit"),
     ("nodes", "nodes"),
     ("cpus", "CPUs/node"),
-    ("cpus_per_node", "CPUs/node"),
-    ("memory", "memory/node"),
-    ("mem_per_node", "memory/node"),
+    ("memory_mb", "memory/node (MB)"),
     ("gres", "GRES"),
-    ("gpus", "GPUs"),
-    ("max_nodes", "max nodes/job"),
 )
 
 
@@ -159,10 +153,12 @@ def describe_partition(p: Any) -> str:
     if p is None:
         return ""
     parts = []
-    if getattr(p, "default", False) or getattr(p, "is_default", False):
+    if getattr(p, "default", False):
         parts.append("default")
+    if getattr(p, "available", True) is False:
+        parts.append("DOWN")
     for attr, label in _LIMITS:
         v = getattr(p, attr, None)
-        if v not in (None, "", ()):
+        if v not in (None, "", (), "(null)"):
             parts.append(f"{label} {v}")
     return ", ".join(parts)

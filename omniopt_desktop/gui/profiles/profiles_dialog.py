@@ -7,6 +7,7 @@ from __future__ import annotations
 import glob
 import importlib
 import os
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -60,16 +61,21 @@ def ssh_aliases(path: str | None = None, _depth: int = 0) -> list[str]:
     return list(dict.fromkeys(out))
 
 
-def check_connection(state: TaskState, host: str, prompts: GuiPrompts) -> list[str]:
+def check_connection(state: TaskState, profile: ClusterProfile, prompts: GuiPrompts) -> list[str]:
     """Connect and run what ``ssh-check`` runs; returns the report lines (worker thread)."""
+    host = profile.host
     try:
         check = importlib.import_module("omniopt_desktop.remote.check")
     except ImportError:
         check = None
     if check is not None and hasattr(check, "ssh_check"):
-        result = check.ssh_check(host, callbacks=prompts)
-        lines = getattr(result, "lines", None)
-        return list(lines() if callable(lines) else (lines or [str(result)]))
+        state.set_progress(None, f"Connecting to {host}…")
+        session_mod = importlib.import_module("omniopt_desktop.remote.session")
+        options = session_mod.SessionOptions(ssh_config=profile.ssh_config or None)
+        result = check.ssh_check(
+            host, callbacks=prompts, options=options, slurm_setup=profile.slurm_setup
+        )
+        return list(result.lines())
     # by name: the paramiko-using layer is reached at run time only (import-linter contract)
     session_mod = importlib.import_module("omniopt_desktop.remote.session")
 
@@ -162,11 +168,23 @@ class ProfilesDialog(QDialog):
         self.env_setup.setTabChangesFocus(True)
         self.env_setup.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.env_setup.setMaximumHeight(110)
+        self.python = QLineEdit()
+        self.python.setObjectName("profile_python")
+        self.python.setPlaceholderText("python3")
+        self.python.setToolTip("The Python 3.9+ on the cluster that makes the run's environment")
+        self.slurm_setup = QLineEdit()
+        self.slurm_setup.setObjectName("profile_slurm_setup")
+        self.slurm_setup.setPlaceholderText("e.g. module load slurm (usually empty)")
+        self.slurm_setup.setToolTip(
+            "A shell line run before sbatch/squeue/sacct, when they need one"
+        )
         for label, w in (
             ("&Name:", self.name),
             ("&Host:", self.host),
             ("Remote &folder:", self.remote_base),
             ("&Environment set-up:", self.env_setup),
+            ("P&ython on the cluster:", self.python),
+            ("S&LURM set-up:", self.slurm_setup),
         ):
             lab = QLabel(label)
             lab.setBuddy(w)
@@ -184,7 +202,7 @@ class ProfilesDialog(QDialog):
         self.test_output.setToolTip("What the connection test found")
         form.addRow("", self.test_button)
         form.addRow("Result:", self.test_output)
-        for w in (self.name, self.remote_base):
+        for w in (self.name, self.remote_base, self.python, self.slurm_setup):
             w.textEdited.connect(self._edited)
         self.host.editTextChanged.connect(self._edited)
         self.env_setup.textChanged.connect(self._edited)
@@ -230,6 +248,8 @@ class ProfilesDialog(QDialog):
         self.host.setEditText(p.host if p else "")
         self.remote_base.setText(p.remote_base if p else "")
         self.env_setup.setPlainText("\n".join(p.env_setup) if p else "")
+        self.python.setText(p.python if p and p.python != "python3" else "")
+        self.slurm_setup.setText(p.slurm_setup if p else "")
         self.test_output.setPlainText("")
         self._loading = False
         self._update_enabled()
@@ -241,13 +261,17 @@ class ProfilesDialog(QDialog):
         if self._loading or self._current is None:
             return
         name = self.name.text().strip() or self._current
-        profile = ClusterProfile(
+        old = self.settings.profile(self._current) or ClusterProfile(self._current, "")
+        profile = replace(
+            old,
             name=name,
             host=self.host.currentText().strip(),
             remote_base=self.remote_base.text().strip() or "~/omniopt-runs",
             env_setup=tuple(
                 line.rstrip() for line in self.env_setup.toPlainText().splitlines() if line.strip()
             ),
+            python=self.python.text().strip() or "python3",
+            slurm_setup=self.slurm_setup.text().strip(),
         )
         if name != self._current and self.settings.profile(name) is not None:
             return  # name taken: keep the old name until it is unique
@@ -287,7 +311,7 @@ class ProfilesDialog(QDialog):
 
         def run(state: TaskState) -> list[str]:
             prompts.bind(state)
-            return check_connection(state, p.host, prompts)
+            return check_connection(state, p, prompts)
 
         self.test_output.setPlainText(f"Connecting to {p.host}…")
         self.test_button.setEnabled(False)

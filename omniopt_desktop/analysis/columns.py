@@ -28,6 +28,12 @@ class TrialState(enum.IntEnum):
 
 
 STATE_BY_NAME = {s.name: int(s) for s in TrialState}
+_NAMES = {int(s): s.name for s in TrialState}
+
+
+def state_name(code: int) -> str:
+    """``COMPLETE`` etc.; ``UNKNOWN`` for a state this version does not know."""
+    return _NAMES.get(int(code), "UNKNOWN")
 
 
 class ParamKind(str, enum.Enum):

@@ -37,11 +37,11 @@ FIXED_COLUMNS = (
 INFO_COLUMN_PREFIX = "OO_Info_"
 # Ax's trial status names, which OmniOpt2's results.csv uses
 STATUS_NAMES = {
-    TrialState.RUNNING: "RUNNING",
-    TrialState.COMPLETE: "COMPLETED",
-    TrialState.PRUNED: "EARLY_STOPPED",
-    TrialState.FAIL: "FAILED",
-    TrialState.WAITING: "CANDIDATE",
+    int(TrialState.RUNNING): "RUNNING",
+    int(TrialState.COMPLETE): "COMPLETED",
+    int(TrialState.PRUNED): "EARLY_STOPPED",
+    int(TrialState.FAIL): "FAILED",
+    int(TrialState.WAITING): "CANDIDATE",
 }
 
 
@@ -136,7 +136,7 @@ def rows(cols: TrialColumns) -> Iterator[List[str]]:
             _cell(get(exit_code, i)),
             _cell(get(signal, i)),
             _cell(get(host, i)),
-            STATUS_NAMES.get(TrialState(int(cols.state[i])), str(int(cols.state[i]))),
+            STATUS_NAMES.get(int(cols.state[i]), "UNKNOWN"),
         ]
         row += [_cell(cols.values[i, j]) for j in range(k)]
         row += [_cell(info.external(values[i])) for info, values in params]

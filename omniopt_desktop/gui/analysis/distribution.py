@@ -12,7 +12,6 @@ from ...analysis import derived
 from .base import SinglePlotView
 from .model import AnalysisModel
 
-
 MAX_STEPS = 2_000
 
 

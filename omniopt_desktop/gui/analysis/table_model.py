@@ -14,7 +14,7 @@ import numpy as np
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, Qt
 from PySide6.QtGui import QBrush, QColor
 
-from ...analysis.columns import TrialColumns, TrialState
+from ...analysis.columns import TrialColumns, TrialState, state_name
 from ...study import trial_attrs as A
 from .model import AnalysisModel
 
@@ -64,7 +64,7 @@ def _attr_key(key: str) -> Callable[[TrialColumns], np.ndarray]:
 def columns_for(cols: TrialColumns) -> List[Column]:
     out = [
         Column("#", lambda c: c.number, lambda c, i: str(int(c.number[i]))),
-        Column("state", lambda c: c.state, lambda c, i: TrialState(int(c.state[i])).name),
+        Column("state", lambda c: c.state, lambda c, i: state_name(c.state[i])),
     ]
     for j, name in enumerate(cols.study.objective_names):
         out.append(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shlex
 import sqlite3
 import statistics
@@ -43,17 +44,20 @@ def objective(t: optuna.Trial) -> float:
     return x * x + k + (c == "b")
 
 
-def build(run_dir: str, n: int) -> optuna.Study:
+def build(run_dir: str, n: int, storage: str = "sqlite") -> optuna.Study:
     model = Study(
         name="bench",
         n_trials=n + 10_000,
+        storage=storage,
         parameters=[
             Parameter("x", ParamType.FLOAT, -5, 5),
             Parameter("k", ParamType.INT, 1, 9),
             Parameter("c", ParamType.CHOICE, values=["a", "b", "c"]),
         ],
     )
-    freeze_study(model, run_dir, run_dir, "sqlite")
+    freeze_study(model, run_dir, run_dir, storage)
+    if storage == "journal":
+        return build_journal(run_dir, n)
     url = "sqlite:///" + os.path.join(run_dir, "study.db")
     study = optuna.create_study(
         study_name="bench", storage=url, sampler=optuna.samplers.RandomSampler(seed=1)
@@ -90,6 +94,45 @@ def build(run_dir: str, n: int) -> optuna.Study:
     )
 
 
+def build_journal(run_dir: str, n: int) -> optuna.Study:
+    """A journal of n finished trials: Optuna writes the study, then one complete
+    CREATE_TRIAL line per trial is appended (what ``add_trial`` writes)."""
+    from optuna.distributions import (
+        CategoricalDistribution,
+        FloatDistribution,
+        IntDistribution,
+        distribution_to_json,
+    )
+
+    from omniopt_desktop.engine.storage import open_storage
+
+    path = os.path.join(run_dir, "study.journal")
+    storage = open_storage("journal:///" + path)
+    optuna.create_study(study_name="bench", storage=storage)
+    dists = {
+        "x": distribution_to_json(FloatDistribution(-5, 5)),
+        "k": distribution_to_json(IntDistribution(1, 9)),
+        "c": distribution_to_json(CategoricalDistribution(["a", "b", "c"])),
+    }
+    rng = random.Random(1)
+    with open(path, "a") as f:
+        for _i in range(n):
+            x, k, c = rng.uniform(-5, 5), rng.randint(1, 9), rng.randrange(3)
+            f.write(json.dumps({
+                "op_code": 4, "worker_id": "bench", "study_id": 0,
+                "datetime_start": "2026-01-01T00:00:00+00:00",
+                "datetime_complete": "2026-01-01T00:00:01+00:00",
+                "distributions": dists, "params": {"x": x, "k": k, "c": c},
+                "user_attrs": {"oo_runtime": 0.01}, "system_attrs": {},
+                "state": 1, "values": [x * x + k + (c == 1)], "intermediate_values": {},
+            }) + "\n")  # fmt: skip
+    return optuna.load_study(
+        study_name="bench",
+        storage=open_storage("journal:///" + path),
+        sampler=optuna.samplers.RandomSampler(seed=2),
+    )
+
+
 def poll(runner: LocalRunner, run_dir: str, since: int) -> tuple[float, int, int]:
     cmd = (
         f"{shlex.quote(sys.executable)} -m omniopt_desktop.engine.controller status "
@@ -104,10 +147,10 @@ def poll(runner: LocalRunner, run_dir: str, since: int) -> tuple[float, int, int
     )
 
 
-def measure(n: int, rounds: int) -> tuple[float, float, int]:
+def measure(n: int, rounds: int, storage: str) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory(prefix="oo-bench-status-") as run_dir:
         t0 = time.perf_counter()
-        study = build(run_dir, n)
+        study = build(run_dir, n, storage)
         print(f"  built a study of {n:,} trials in {time.perf_counter() - t0:.1f} s", flush=True)
         runner = LocalRunner(env={**os.environ, "PYTHONPATH": os.getcwd()})
         last = len(study.trials) - 1
@@ -128,16 +171,17 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--small", type=int, default=1_000)
     parser.add_argument("--large", type=int, default=100_000)
+    parser.add_argument("--storage", choices=("sqlite", "journal"), default="sqlite")
     args = parser.parse_args()
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     results = {}
     for n in (args.small, args.large):
-        med, best, nbytes = measure(n, args.rounds)
+        med, best, nbytes = measure(n, args.rounds, args.storage)
         results[n] = (med, nbytes)
         print(f"{n:>7,} trials: one incremental poll (10 new trials) {med * 1000:.0f} ms median "
               f"(best {best * 1000:.0f} ms), {nbytes:,} bytes")  # fmt: skip
     (t_small, b_small), (t_large, b_large) = results[args.small], results[args.large]
-    print(f"ratio {args.large:,} / {args.small:,}: time {t_large / t_small:.2f}, "
+    print(f"storage {args.storage}: ratio {args.large:,} / {args.small:,}: time {t_large / t_small:.2f}, "
           f"bytes {b_large / b_small:.2f} (target <= 1.5)")  # fmt: skip
     return 0
 

@@ -120,3 +120,32 @@ def test_add_trials_raises_the_budget(tmp_path):
     assert C.add_trials(str(tmp_path), 4) == 7
     data = json.loads((tmp_path / "study.json").read_text())
     assert data["study"]["n_trials"] == 7 and data["run"]["storage"] == "sqlite"
+
+
+def test_journal_status_reads_only_what_was_appended(tmp_path):
+    """Polls that continue from the previous one replay only the new journal bytes (cached
+    state in the run folder) and agree with Optuna's own reading every time."""
+    study = _make(tmp_path, "journal", n=20)
+    last = C.status(str(tmp_path), since=10**6)  # primes the cache
+    assert last["trials"] == []
+    cache = tmp_path / C.JOURNAL_CACHE
+    offset = json.loads(cache.read_text())["state"]["offset"]
+    since, running = len(study.trials) - 1, None
+    for _ in range(3):
+        if running is not None:
+            study.tell(running, 0.5)
+        study.optimize(lambda t: t.suggest_float("x", -5, 5) ** 2, n_trials=4)
+        running = study.ask({"x": optuna.distributions.FloatDistribution(-5, 5)})
+        st = C.status(str(tmp_path), since=since, refresh=[since])
+        new_offset = json.loads(cache.read_text())["state"]["offset"]
+        assert new_offset > offset  # resumed where the last poll stopped
+        offset = new_offset
+        trials = study.get_trials(deepcopy=False)
+        expected = [t for t in trials if t.number > since or t.number == since]
+        assert [(r["number"], r["state"], r["params"], r["values"]) for r in st["trials"]] == [
+            (t.number, t.state.name, t.params, t.values) for t in expected
+        ]
+        counts = {s: sum(t.state.name == s for t in trials) for s in C.TRIAL_STATES}
+        assert st["counts"] == counts
+        assert st["best"] == {"value": study.best_value, "number": study.best_trial.number}
+        since = running.number

@@ -325,14 +325,19 @@ def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[T
         ]
         found = []
         for name in names:
-            row = raw.execute(
-                "SELECT distribution_json, param_id FROM trial_params WHERE param_name = ?"
+            latest = raw.execute(
+                "SELECT distribution_json FROM trial_params WHERE param_name = ?"
                 " AND trial_id BETWEEN ? AND ? ORDER BY trial_id DESC LIMIT 1",
                 (name, lo, hi),
             ).fetchone()
-            found.append((row[1], name, row[0]))
-    # in the order the objective suggested them (as far as the latest uses tell)
-    return [(name, dj) for _, name, dj in sorted(found)]
+            first = raw.execute(
+                "SELECT trial_id, param_id FROM trial_params WHERE param_name = ?"
+                " AND trial_id BETWEEN ? AND ? ORDER BY trial_id LIMIT 1",
+                (name, lo, hi),
+            ).fetchone()
+            found.append((first[0], first[1], name, latest[0]))
+    # in order of first use: the order the objective suggested them (as a journal replays)
+    return [(name, dj) for _, _, name, dj in sorted(found)]
 
 
 class _ChunkJob:

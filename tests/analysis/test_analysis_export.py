@@ -77,3 +77,43 @@ def test_cli_export_error_is_one_line(tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.count("\n") == 1 and "not an Optuna study" in proc.stderr
     assert not (tmp_path / "o.csv").exists()
+
+
+def test_export_of_a_journal_matches_the_same_study_in_sqlite(tmp_path):
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+    from support.analysis_optuna import fill_study
+
+    fill_study(f"sqlite:///{tmp_path / 's.db'}", n=8)
+    fill_study(optuna.storages.JournalStorage(JournalFileBackend(str(tmp_path / "s.journal"))), n=8)
+    a = to_csv_text(load_trials(str(tmp_path / "s.db"))).splitlines()
+    b = to_csv_text(load_trials(str(tmp_path / "s.journal"))).splitlines()
+    assert a[0] == b[0] and len(a) == len(b) == 10
+    # same sampler seed: same parameters and values; only the clock columns differ
+    cut = lambda line: line.split(",")[5:]  # noqa: E731
+    assert [cut(x) for x in a[1:]] == [cut(x) for x in b[1:]]
+
+
+def test_cli_export_to_stdout_with_a_study_name(tmp_path):
+    from support.analysis_optuna import fill_study
+
+    fill_study(f"sqlite:///{tmp_path / 'two.db'}", name="a", n=3)
+    fill_study(f"sqlite:///{tmp_path / 'two.db'}", name="b", n=5)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "omniopt_desktop.cli",
+            "export",
+            str(tmp_path / "two.db"),
+            "--csv",
+            "-",
+            "--study",
+            "b",
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0].startswith("trial_index,") and len(lines) == 1 + 6

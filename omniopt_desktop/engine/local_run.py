@@ -415,7 +415,7 @@ class _Watcher:
             if not stopping and os.path.exists(os.path.join(self.run_dir, L.STOP_FILE)):
                 stopping = True
                 self.stop_reason = self.stop_reason or "stopped: STOP file"
-            if not stopping:
+            if not stopping and prog.complete < total:  # (empty WAITING slots: see budget.py)
                 claimed = prog.complete + prog.running
                 waiting = self._waiting() if len(self.procs) < self.n else 0
                 while len(self.procs) < self.n and (claimed < total or waiting > 0):

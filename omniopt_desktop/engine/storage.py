@@ -164,7 +164,17 @@ _TRANSIENT_TEXT = (
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: lock contention and dropped connections, never logic errors."""
+    """Errors worth retrying: lock contention and dropped connections, never logic errors.
+    Optuna wraps a failed commit in ``StorageInternalError``: its cause is looked at too."""
+    seen = 0
+    while exc is not None and seen < 5:
+        if _is_transient_one(exc):
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1  # type: ignore[assignment]
+    return False
+
+
+def _is_transient_one(exc: BaseException) -> bool:
     if isinstance(exc, OSError) and exc.errno in (errno.EAGAIN, errno.ESTALE, errno.EBUSY):
         return True
     try:
@@ -176,7 +186,7 @@ def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, (sa_exc.OperationalError, sa_exc.InterfaceError)):
         text = str(exc).lower()
         return any(t in text for t in _TRANSIENT_TEXT)
-    return isinstance(exc, sa_exc.TimeoutError)
+    return isinstance(exc, (sa_exc.TimeoutError, sa_exc.InvalidatePoolError))
 
 
 def with_retries(

@@ -4,8 +4,9 @@ A worker stops (see :class:`Exit`) when ``n_trials`` trials are COMPLETE (while 
 ones run in other workers it waits, reaping stale leases, so that nothing is left behind),
 when ``<run>/STOP`` exists, on SIGTERM/SIGINT/SIGUSR1 (the running program is killed and its
 trial fails "interrupted"), when its parent process is gone (``parent_pid``), or after
-``study.max_failures`` consecutive failed trials. Racing workers may finish up to
-``workers - 1`` trials more than ``n_trials``.
+``study.max_failures`` consecutive failed trials. Racing workers do not overshoot ``n_trials``:
+a trial asked beyond the budget is not run (see :mod:`.budget`). A transient storage error
+that outlasts the retries pauses the worker; it does not end it.
 
 Per trial it writes ``trials/<n>/{command.txt,stdout.txt,stderr.txt,status.json}`` and the user
 attrs of ``study.trial_attrs``. A trial that breaks a constraint is not run: it is told PRUNED
@@ -19,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import random
 import signal
 import socket
 import threading
@@ -31,6 +33,7 @@ from ..errors import OmniOptError
 from ..study import run_layout as L
 from ..study import trial_attrs as A
 from ..study.template import parameter_env, render_command
+from .budget import is_surplus, release
 from .frozen import load_frozen, program_cwd, write_json_atomic
 from .leases import LeaseKeeper, clear_current, reap_stale, write_current
 from .program import read_capped, run_program
@@ -41,6 +44,7 @@ from .storage import (
     count_states,
     drop_deferred,
     ensure_study,
+    is_transient,
     open_storage,
     set_user_attrs,
     with_retries,
@@ -157,12 +161,16 @@ class Worker:
             if self._stop_file():
                 log.info("stopping: STOP file present")
                 return Exit.STOPPED
-            self.maybe_reap()
-            c = self.counts()
+            try:
+                self.maybe_reap()
+                c = self.counts()
+            except Exception as e:
+                self._storage_trouble(e)
+                continue
             if c["COMPLETE"] >= self.model.n_trials:
                 log.info("done: %d trials COMPLETE", c["COMPLETE"])
                 return Exit.DONE
-            if c["COMPLETE"] + c["RUNNING"] >= self.model.n_trials and c["WAITING"] == 0:
+            if c["COMPLETE"] + c["RUNNING"] >= self.model.n_trials:
                 # the rest is running elsewhere; stay until it is COMPLETE, to retry what fails
                 # or what a dead worker leaves behind (its lease expires and we reap it)
                 if not idle:
@@ -171,7 +179,11 @@ class Worker:
                 self.stop_event.wait(IDLE_POLL)
                 continue
             idle = False
-            state = self.one_trial()
+            try:
+                state = self.one_trial()
+            except Exception as e:
+                self._storage_trouble(e)
+                continue
             if state == "COMPLETE":
                 failures = infeasible = 0
             elif state == "INFEASIBLE":
@@ -194,9 +206,21 @@ class Worker:
                     )
                     return Exit.MAX_FAILURES
 
+    def _storage_trouble(self, e: Exception) -> None:
+        """A transient storage error that outlasted the retries: pause, then go on (a trial
+        left RUNNING meanwhile is reaped and retried); anything else ends the worker."""
+        if not is_transient(e):
+            raise e
+        log.warning("storage unavailable, trying again: %s", str(e).strip().split("\n")[0])
+        self.stop_event.wait(random.uniform(1.0, 5.0))
+
     # -- one trial --------------------------------------------------------------------------
     def one_trial(self) -> str:
         trial = with_retries(self.study.ask)
+        if is_surplus(self.storage, self.study._study_id, trial.number, self.model.n_trials):
+            release(self.storage, trial._trial_id)
+            log.info("trial %d not run: the budget is taken by other workers", trial.number)
+            return "SURPLUS"
         keeper = LeaseKeeper(
             self.storage,
             trial._trial_id,

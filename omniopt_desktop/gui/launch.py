@@ -282,6 +282,80 @@ def fetch_partitions(profile: Any, callbacks: Any, state: TaskState) -> list:
         return list_partitions(runner, profile.slurm_setup)
 
 
+# -- remote runs -------------------------------------------------------------------------------
+def _with_cluster_runs(record: Any, prompts: Any, state: TaskState, work: Any) -> Any:
+    """Connect to a registered run's host and call ``work(runs)`` (worker thread)."""
+    from ..cli.cmd_submit import connect
+    from ..cluster.registry import Registry
+    from ..cluster.runs import ClusterProfile as RunsProfile
+    from ..cluster.runs import ClusterRuns
+
+    state.set_progress(None, f"Connecting to {record.host}…")
+    profile = RunsProfile(
+        host=record.host, slurm_prefix=record.slurm_prefix, ssh_config=record.ssh_config
+    )
+    with connect(record.host, record.ssh_config, prompts) as (runner, transfer):
+        state.check_cancelled()
+        runs = ClusterRuns(
+            runner, profile, Registry(), transfer, lambda text, f: state.set_progress(f, text)
+        )
+        return work(runs)
+
+
+def cancel_remote_run(window: MainWindow, run_id: str) -> TaskHandle:
+    from ..cluster.registry import Registry
+    from .profiles.prompts import GuiPrompts
+
+    prompts = GuiPrompts(window)
+
+    def cancel(state: TaskState) -> Any:
+        prompts.bind(state)
+        record = Registry().get(run_id)
+        return _with_cluster_runs(record, prompts, state, lambda runs: runs.cancel(record))
+
+    handle = window.tasks.submit(cancel, name=f"cancelling {run_id}", channel=f"remote:{run_id}")
+    handle.succeeded.connect(lambda _r: window.runs.mark(run_id, state="cancelled"))
+    handle.ended.connect(window.runs.refresh)
+    return handle
+
+
+def fetch_remote_run(window: MainWindow, run_id: str, open_after: bool = True) -> TaskHandle:
+    """Download a consistent snapshot of a cluster run, then open it in the analysis view."""
+    from ..cli.cmd_fetch import default_dest
+    from ..cluster.registry import Registry
+    from .profiles.prompts import GuiPrompts
+
+    prompts = GuiPrompts(window)
+
+    def fetch(state: TaskState) -> str:
+        prompts.bind(state)
+        record = Registry().get(run_id)
+        dest = default_dest(record.run_id)
+        return _with_cluster_runs(record, prompts, state, lambda runs: runs.fetch(record, dest))
+
+    handle = window.tasks.submit(fetch, name=f"fetching {run_id}", channel=f"remote:{run_id}")
+    dialog = TaskProgressDialog(handle, f"Fetching {run_id}", parent=window)
+    dialog.setObjectName("fetch_dialog")
+    window.run_dialog = dialog
+    dialog.show()
+
+    def fetched(path: str) -> None:
+        window.runs.mark(run_id, db_path=path)
+        if open_after:
+            open_analysis(window, path)
+
+    handle.succeeded.connect(fetched)
+    return handle
+
+
+def stop_run(window: MainWindow, key: str) -> None:
+    """Stop button of the runs list: local runs stop through their own task; cluster runs are
+    cancelled over SSH."""
+    row = next((r for r in window.runs.model.rows if r.key == key), None)
+    if row is not None and row.kind == "remote":
+        cancel_remote_run(window, key)
+
+
 # -- analysis ----------------------------------------------------------------------------------
 def open_analysis(window: MainWindow, db_path: str) -> None:
     try:

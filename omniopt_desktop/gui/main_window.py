@@ -213,6 +213,8 @@ class MainWindow(QMainWindow):
 
         self.runs = RunsPanel(self.tasks, self.settings)
         self.runs.open_requested.connect(self.open_run_analysis)
+        self.runs.stop_requested.connect(self._stop_run)
+        self.runs.fetch_requested.connect(self._fetch_run)
         dock = QDockWidget("Runs", self)
         dock.setObjectName("runs_dock")
         dock.setWidget(self.runs)
@@ -483,6 +485,16 @@ class MainWindow(QMainWindow):
         from .launch import load_partitions
 
         load_partitions(self)
+
+    def _stop_run(self, key: str) -> None:
+        from .launch import stop_run
+
+        stop_run(self, key)
+
+    def _fetch_run(self, run_id: str) -> None:
+        from .launch import fetch_remote_run
+
+        fetch_remote_run(self, run_id)
 
     def open_run_analysis(self, db_path: str) -> None:
         from .launch import open_analysis

@@ -169,6 +169,7 @@ class RunsPanel(QWidget):
 
     open_requested = Signal(str)  # a result database
     stop_requested = Signal(str)  # a run key
+    fetch_requested = Signal(str)  # a remote run id
 
     def __init__(
         self,
@@ -208,8 +209,13 @@ class RunsPanel(QWidget):
         self.stop_button = self._button(
             "S&top", "Stop the selected running run", self.stop_selected
         )
+        self.fetch_button = self._button(
+            "Fetc&h results",
+            "Download a consistent snapshot of the selected cluster run's database",
+            self.fetch_selected,
+        )
         buttons = QHBoxLayout()
-        for b in (self.refresh_button, self.open_button, self.stop_button):
+        for b in (self.refresh_button, self.open_button, self.fetch_button, self.stop_button):
             buttons.addWidget(b)
         buttons.addWidget(self.status, 1)
         layout = QVBoxLayout(self)
@@ -234,7 +240,10 @@ class RunsPanel(QWidget):
     def _update_buttons(self) -> None:
         r = self.selected()
         self.open_button.setEnabled(bool(r and r.db_path))
-        self.stop_button.setEnabled(bool(r and r.state in ("running", "submitted", "queued")))
+        self.stop_button.setEnabled(
+            bool(r and r.state in ("running", "submitting", "submitted", "queued"))
+        )
+        self.fetch_button.setEnabled(bool(r and r.kind == "remote"))
 
     def refresh(self) -> Any:
         loaders = self.loaders
@@ -278,6 +287,11 @@ class RunsPanel(QWidget):
         r = self.selected()
         if r and r.db_path:
             self.open_requested.emit(r.db_path)
+
+    def fetch_selected(self) -> None:
+        r = self.selected()
+        if r and r.kind == "remote":
+            self.fetch_requested.emit(r.key)
 
     def stop_selected(self) -> None:
         r = self.selected()

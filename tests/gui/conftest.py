@@ -8,6 +8,12 @@ from PySide6.QtWidgets import QDialog, QMessageBox
 
 from omniopt_desktop.gui.settings import AppSettings
 
+try:  # the real SLURM and sshd of the cluster and SSH layers (tests/support/)
+    from support.slurm import slurm_cluster  # noqa: F401
+    from support.sshd import sshd_account, sshd_env, sshd_root  # noqa: F401
+except ImportError:  # pragma: no cover - before those layers land
+    pass
+
 
 def _unexpected_modal(self, *a, **k):
     raise AssertionError(f"unexpected modal dialog: {type(self).__name__} {self.windowTitle()!r}")

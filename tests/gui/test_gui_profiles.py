@@ -21,11 +21,6 @@ from omniopt_desktop.remote.callbacks import (
 )
 from omniopt_desktop.remote.known_hosts import HostKeyInfo
 
-try:
-    from support.sshd import sshd_account, sshd_env, sshd_root  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
-
 
 def test_ssh_aliases_follow_include_and_skip_patterns(tmp_path):
     (tmp_path / "conf.d").mkdir()

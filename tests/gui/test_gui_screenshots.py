@@ -30,9 +30,21 @@ def test_screenshots_of_the_real_window_under_xvfb(tmp_path):
     out = os.environ.get("OO_SCREENSHOTS_DIR") or str(tmp_path / "shots")
     env = dict(os.environ, QT_QPA_PLATFORM="xcb")
     proc = subprocess.run(
-        ["xvfb-run", "-a", "-s", "-screen 0 1400x1000x24",
-         sys.executable, "-m", "omniopt_desktop.gui.screenshots", out],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+        [
+            "xvfb-run",
+            "-a",
+            "-s",
+            "-screen 0 1400x1000x24",
+            sys.executable,
+            "-m",
+            "omniopt_desktop.gui.screenshots",
+            out,
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     written = [os.path.basename(p) for p in proc.stdout.split()]
@@ -41,5 +53,7 @@ def test_screenshots_of_the_real_window_under_xvfb(tmp_path):
         img = QImage(os.path.join(out, name))
         assert not img.isNull() and img.width() >= 600 and img.height() >= 150, name
         # not a blank image: many distinct colours
-        colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+        colours = {
+            img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)
+        }
         assert len(colours) > 20, name

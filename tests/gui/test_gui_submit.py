@@ -21,9 +21,6 @@ from omniopt_desktop.gui.launch import SUBMIT_STEPS, launch_cluster
 from omniopt_desktop.gui.settings import ClusterProfile
 
 pytest.importorskip("support.sshd", reason="the SSH layer's sshd fixture is not there")
-from support.slurm import slurm_cluster  # noqa: E402,F401
-from support.sshd import sshd_account, sshd_env, sshd_root  # noqa: E402,F401
-
 pytestmark = [pytest.mark.slurm, pytest.mark.sshd, pytest.mark.slow]
 STALL_LIMIT_MS = 100.0
 

@@ -37,29 +37,32 @@ METRIC_NAMES_KEY = "study:metric_names"
 
 
 def decode_lines(data: bytes, path: str, check_first: bool = True) -> List[Dict[str, Any]]:
-    """All complete log records of a journal file's bytes."""
+    """All complete log records of a journal file's bytes (an unfinished last line, a write
+    in progress, is left for later)."""
     end = data.rfind(b"\n")
-    body = data[: end + 1] if end >= 0 else b""
-    if not body.strip():
+    if end < 0 or data[:end].isspace():
         return []
     try:
-        text = body.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise AnalysisError(f"{path}: not an Optuna journal file (not UTF-8 text)") from e
-    try:
-        # one decoder call for the whole file: lines joined into one JSON array
-        logs = json.loads("[" + text.rstrip("\r\n").replace("\n", ",") + "]")
-    except ValueError:
-        logs = []
-        for i, line in enumerate(text.splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                logs.append(json.loads(line))
-            except ValueError as e:
-                raise AnalysisError(f"{path}:{i}: corrupt journal line ({e.msg})") from e
+        # one decoder call for the whole file: the lines joined into one JSON array
+        logs = json.loads(b"[" + data[:end].replace(b"\n", b",") + b"]")
+    except ValueError:  # includes UnicodeDecodeError: find the line at fault
+        logs = _decode_line_by_line(data[: end + 1], path)
     if check_first and logs and not (isinstance(logs[0], dict) and "op_code" in logs[0]):
         raise AnalysisError(f"{path}: not an Optuna journal file (no op_code in the first line)")
+    return logs
+
+
+def _decode_line_by_line(body: bytes, path: str) -> List[Dict[str, Any]]:
+    logs = []
+    for i, line in enumerate(body.split(b"\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            logs.append(json.loads(line.decode("utf-8")))
+        except UnicodeDecodeError as e:
+            raise AnalysisError(f"{path}:{i}: not an Optuna journal file (not UTF-8 text)") from e
+        except ValueError as e:
+            raise AnalysisError(f"{path}:{i}: corrupt journal line ({e.msg})") from e
     return logs
 
 

@@ -79,3 +79,21 @@ def test_follower_seeded_from_loaded_columns(tmp_path):
     make_bulk_db(db, 2, n_params=2, create=False, start_number=20, seed=3)
     step = follower.poll()
     assert not step.full and list(step.columns.number) == [19, 20, 21]
+
+
+def test_a_half_written_last_line_is_left_for_the_next_poll(tmp_path):
+    import json
+
+    path = tmp_path / "study.journal"
+    fill_study(_journal(path), n=3)
+    follower = StudyFollower(str(path))
+    n = len(follower.poll().columns)
+    line = json.dumps({"op_code": 4, "worker_id": "x", "study_id": 0, "datetime_start": None})
+    with open(path, "a") as f:
+        f.write(line[:10])  # a writer is in the middle of this line
+    assert len(load_trials(str(path))) == n
+    assert len(follower.poll().columns) == 0
+    with open(path, "a") as f:
+        f.write(line[10:] + "\n")
+    new = follower.poll().columns
+    assert list(new.number) == [n]

@@ -59,6 +59,8 @@ class TimelineView(SinglePlotView):
                 item.setData(x=[], y=[])
                 continue
             s0, e0, r0 = start[sel], end[sel], idx[sel].astype(float)
+            if gap > 0 and state is not TrialState.COMPLETE:
+                e0 = np.maximum(e0, s0 + gap)  # a failure stays visible as at least a pixel
             if gap > 0:
                 s0, e0, r0 = derived.merged_segments(s0, e0, r0, gap)
             n = len(s0)

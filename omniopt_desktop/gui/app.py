@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 
@@ -58,10 +57,7 @@ def run(study_path: str | None = None, screenshot: str | None = None) -> int:
     reporter.install()
     window = MainWindow(reporter=reporter)
     window.show()
-    # what exists now lives as long as the app: keep it out of the collector's way, so full
-    # collections stay short and never stall the event loop noticeably
-    gc.collect()
-    gc.freeze()
+    window.warm_up()
     handle = window.open_path(study_path) if study_path else None
     if screenshot:
         wait_for(handle)

@@ -34,6 +34,7 @@ def _open(qtbot, window, path, n_trials):
 @pytest.mark.slow
 def test_local_run_from_the_gui_without_stalling(qtbot, window, quadratic):
     _open(qtbot, window, quadratic, 6)
+    wait_task(qtbot, window.warm_up())  # as the app does at start-up
     probe = StallProbe()
     probe.start()
     handle = launch_local(window, workers=2)

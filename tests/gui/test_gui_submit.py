@@ -17,7 +17,12 @@ from support.gui_helpers import wait_task
 from support.gui_probe import StallProbe
 
 from omniopt_desktop.cli import main as cli_main
-from omniopt_desktop.gui.launch import SUBMIT_STEPS, launch_cluster
+from omniopt_desktop.gui.launch import (
+    SUBMIT_STEPS,
+    cancel_remote_run,
+    launch_cluster,
+    load_partitions,
+)
 from omniopt_desktop.gui.settings import ClusterProfile
 
 pytest.importorskip("support.sshd", reason="the SSH layer's sshd fixture is not there")
@@ -53,6 +58,7 @@ def test_submit_from_the_gui_without_stalling(
         )
     )
     wait_task(qtbot, window.open_path(str(study_path)))
+    wait_task(qtbot, window.warm_up())  # as the app does at start-up
     assert window.act_submit.isEnabled()
     run_id = None
     probe = StallProbe()
@@ -86,8 +92,40 @@ def test_submit_from_the_gui_without_stalling(
             f"{probe.max_gap_ms:.1f} ms, stalls over 30 ms (s, ms): {probe.stalls}"
         )
         assert probe.max_gap_ms < STALL_LIMIT_MS
+        # Stop in the runs list cancels the cluster run over SSH
+        window.runs.view.selectRow([r.key for r in window.runs.model.rows].index(run_id))
+        assert window.runs.stop_button.isEnabled() and window.runs.fetch_button.isEnabled()
+        handle = cancel_remote_run(window, run_id)
+        wait_task(qtbot, handle, timeout=120000)
+        assert handle.is_done and not errors
+        wait_task(qtbot, window.runs.refresh())
+        assert {r.key: r for r in window.runs.model.rows}[run_id].state == "cancelled"
+        run_id = None
     finally:
         probe.stop()
         if run_id:
             cli_main(["cancel", run_id, "-F", str(config)])
         shutil.rmtree(base, ignore_errors=True)
+
+
+def test_partitions_loaded_from_the_cluster(qtbot, window, sshd_env, slurm_cluster, tmp_path):
+    config = sshd_env.ssh_config(
+        path=tmp_path / "ssh_config",
+        extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file()}\n",
+    )
+    window.settings.put_profile(
+        ClusterProfile(
+            "test cluster",
+            "oo-target",
+            slurm_setup=slurm_cluster.shell_prefix,
+            ssh_config=str(config),
+        )
+    )
+    window.new_study()
+    panel = window.editor.resources_panel
+    wait_task(qtbot, load_partitions(window), timeout=120000)
+    names = [panel.partition.itemText(i) for i in range(panel.partition.count())]
+    assert len(names) >= 2 and names[0] == "", names  # "" = the cluster's default
+    panel.partition.setCurrentIndex(1)
+    assert "nodes" in panel.partition_info.text()
+    assert window.doc.study.resources.partition == names[1]

@@ -152,9 +152,8 @@ _TRANSIENT_TEXT = (
     "ssl syscall error",
     "too many clients",
     "remaining connection slots",
-    "the database system is starting up",
-    "the database system is shutting down",
-    "the database system is in recovery mode",
+    "the database system is",  # starting up, shutting down, not yet accepting connections...
+    "connection failed",
     "the connection is closed",
     "the connection is lost",
     "consuming input failed",

@@ -1,0 +1,287 @@
+"""Width: W real engine workers on one study, on this machine; nothing may be lost.
+
+For each storage and W it lays out a run folder (``engine.local_run.prepare_run``), starts W
+worker processes of the real engine (``python -m omniopt_desktop.engine worker``'s main, forked
+from the engine's forkserver as local runs do) on a study whose program sleeps ``--sleep``
+seconds and prints ``RESULT: x``, waits for them to end and prints:
+
+- trials/s in the steady state (COMPLETE trials whose program ended between the 10th and the
+  90th percentile of all program ends, over that time) against the ideal W / sleep, and the
+  ratio;
+- p50/p95/p99 of the engine's own time per trial: the gap between the end of a worker's program
+  and the start of its next one (tell, bookkeeping, the budget count, ask, program start);
+- storage errors seen and retried (the workers' "transient storage error" log lines), failed
+  trials by reason;
+- connections held on the PostgreSQL server (peak of pg_stat_activity for the study's database,
+  sampled every 0.5 s);
+- the check: no trial lost, doubled or left RUNNING (see ``tests/support/scale.py::audit``).
+
+``--prefill N`` first fills the study with N COMPLETE trials (PostgreSQL: once, then cloned per
+run as a template database; journal: a copied file), so the figures hold at N trials in the
+study. ``--ask-cost`` instead measures one ask (ask + suggest + tell, one process) at 1k and 10k
+trials in the study, for Optuna's TPE and the engine's windowed TPE, on each storage.
+
+Usage: ``python bench/bench_scale.py [--quick] [--storages postgres,journal]
+[--pg-workers 8,32,64,128] [--journal-workers 8,32,64] [--trials-per-worker 6] [--sleep 1.0]
+[--prefill 0] [--ask-cost]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from typing import Any, Dict, List, Optional, Tuple
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+
+from support import scale as S  # noqa: E402
+from support.postgres import start_postgres, stop_postgres  # noqa: E402
+
+STUDY_NAME = "scale"
+
+
+def _prefill_trials(storage: Any, study_name: str, n: int, seed: int = 0) -> None:
+    """N COMPLETE trials of the sleep study's parameters, values of a bowl."""
+    import optuna
+    from optuna.distributions import FloatDistribution, IntDistribution
+    from optuna.trial import create_trial
+
+    dists = {
+        "x": FloatDistribution(-5.0, 5.0),
+        "y": FloatDistribution(0.0, 1.0),
+        "n": IntDistribution(1, 8),
+    }
+    study = optuna.load_study(study_name=study_name, storage=storage)
+    rnd = random.Random(seed)
+    for _ in range(n):
+        p = {"x": rnd.uniform(-5, 5), "y": rnd.random(), "n": rnd.randint(1, 8)}
+        study.add_trial(create_trial(params=p, distributions=dists, value=p["x"]))
+
+
+class Backends:
+    """The storages of the bench: one PostgreSQL server, journal files in a temp folder."""
+
+    def __init__(self, tmp: str, max_connections: int) -> None:
+        self.tmp = tmp
+        self.pg: Any = None
+        self.max_connections = max_connections
+        self._templates: Dict[int, str] = {}
+        self._journals: Dict[int, str] = {}
+        self._n = 0
+
+    def close(self) -> None:
+        if self.pg is not None:
+            stop_postgres(self.pg)
+
+    def _server(self) -> Any:
+        if self.pg is None:
+            self.pg = start_postgres()
+            if self.max_connections != 200:
+                S.set_max_connections(self.pg, self.max_connections)
+        return self.pg
+
+    def url(self, kind: str, prefill: int) -> Tuple[str, Optional[str]]:
+        """A fresh storage URL holding ``prefill`` COMPLETE trials; (url, pg database name)."""
+        from omniopt_desktop.engine.storage import ensure_study, open_storage
+
+        self._n += 1
+        if kind == "postgres":
+            pg = self._server()
+            name = f"scale_{self._n}"
+            if prefill:
+                if prefill not in self._templates:
+                    tpl = pg.create_database(f"tpl_{prefill}")
+                    st = open_storage(tpl)
+                    ensure_study(st, STUDY_NAME, ["minimize"])
+                    t0 = time.time()
+                    _prefill_trials(st, STUDY_NAME, prefill)
+                    st.inner._backend.engine.dispose()
+                    print(f"  (prefilled {prefill} trials in {time.time() - t0:.0f} s)")
+                    self._templates[prefill] = f"tpl_{prefill}"
+                pg.psql(f'CREATE DATABASE "{name}" TEMPLATE "{self._templates[prefill]}"')
+            else:
+                pg.psql(f'CREATE DATABASE "{name}"')
+            return pg.url(name), name
+        path = os.path.join(self.tmp, f"j{self._n}.journal")
+        if prefill:
+            if prefill not in self._journals:
+                src = os.path.join(self.tmp, f"tpl_{prefill}.journal")
+                st = open_storage(f"journal:///{src}")
+                ensure_study(st, STUDY_NAME, ["minimize"])
+                _prefill_trials(st, STUDY_NAME, prefill)
+                self._journals[prefill] = src
+            shutil.copyfile(self._journals[prefill], path)
+        return f"journal:///{path}", None
+
+
+def run_one(
+    backends: Backends, kind: str, w: int, trials: int, sleep: float, prefill: int
+) -> Dict[str, Any]:
+    from omniopt_desktop.engine.local_run import prepare_run
+    from omniopt_desktop.engine.storage import ensure_study, open_storage
+
+    url, dbname = backends.url(kind, prefill)
+    run_dir = tempfile.mkdtemp(prefix=f"run-{kind}-{w}-", dir=backends.tmp)
+    study = S.sleep_study(prefill + trials, sleep, STUDY_NAME)
+    prepare_run(study, run_dir, url)
+    ensure_study(open_storage(url), STUDY_NAME, ["minimize"])
+    sampler = S.ConnectionSampler(backends.pg, dbname) if dbname else None
+    t0 = time.time()
+    if sampler:
+        sampler.__enter__()
+    workers = S.Workers(run_dir, url, w)
+    try:
+        codes = workers.wait(timeout=max(600.0, 20 * trials * sleep / w + 300))
+    finally:
+        workers.kill_all()
+        if sampler:
+            sampler.__exit__(None, None, None)
+    wall = time.time() - t0
+    a = S.audit(run_dir, url, STUDY_NAME, prefill + trials, since_number=prefill)
+    rate = S.steady_rate(a.ends)
+    ideal = w / sleep
+    gaps = a.engine_gaps
+    return {
+        "storage": kind,
+        "W": w,
+        "trials": a.complete_in_run,
+        "wall": wall,
+        "rate": rate,
+        "ideal": ideal,
+        "ratio": rate / ideal,
+        "p50": S.percentile(gaps, 50),
+        "p95": S.percentile(gaps, 95),
+        "p99": S.percentile(gaps, 99),
+        "runtime": S.percentile(a.runtimes, 50),
+        "retried": a.retried_errors,
+        "failed": sum(a.failed_reasons.values()),
+        "reasons": a.failed_reasons,
+        "conns": sampler.peak if sampler else None,
+        "exits": sorted({str(c) for c in codes.values()}),
+        "check": a.line(),
+        "ok": a.ok,
+        "run_dir": run_dir,
+    }
+
+
+def print_row(r: Dict[str, Any]) -> None:
+    conns = "-" if r["conns"] is None else str(r["conns"])
+    print(
+        f"{r['storage']:9s} {r['W']:4d} {r['trials']:6d} {r['rate']:8.1f} {r['ideal']:7.1f} "
+        f"{r['ratio']:6.2f} {r['p50']:7.3f} {r['p95']:7.3f} {r['p99']:7.3f} {r['runtime']:6.2f} "
+        f"{r['retried']:7d} {r['failed']:6d} {conns:>6s}  exits {','.join(r['exits'])}  "
+        f"{r['check']}",
+        flush=True,
+    )
+    if not r["ok"]:
+        print(f"{'':15s}kept for inspection: {r['run_dir']}", flush=True)
+    if r["reasons"]:
+        print(f"{'':15s}failed: {r['reasons']}", flush=True)
+
+
+HEADER = (
+    f"{'storage':9s} {'W':>4s} {'trials':>6s} {'trial/s':>8s} {'ideal':>7s} {'ratio':>6s} "
+    f"{'p50 s':>7s} {'p95 s':>7s} {'p99 s':>7s} {'prog s':>6s} {'retried':>7s} {'failed':>6s} "
+    f"{'conns':>6s}  check"
+)
+
+
+# -- ask cost ---------------------------------------------------------------------------------
+def ask_cost(backends: Backends, kinds: List[str], sizes: List[int], repeat: int) -> None:
+    """Median seconds of one ask + suggest + tell, in one process, at each study size."""
+    import statistics
+
+    import optuna
+
+    from omniopt_desktop.engine.space import SearchSpace
+    from omniopt_desktop.engine.storage import open_storage
+    from omniopt_desktop.engine.window_sampler import windowed_tpe
+
+    model = S.sleep_study(1, 0.0, STUDY_NAME)
+    space = SearchSpace(model)
+    print(
+        f"ask cost (median of {repeat} asks + tells, one process; TPE multivariate, constant liar)"
+    )
+    print(f"{'storage':9s} {'trials':>7s} {'Optuna TPE s':>13s} {'windowed TPE s':>15s}")
+    for kind in kinds:
+        for n in sizes:
+            row = []
+            for windowed in (False, True):
+                url, _ = backends.url(kind, n)
+                st = open_storage(url)
+                kw = dict(seed=1, multivariate=True, constant_liar=True)
+                sampler = windowed_tpe(**kw) if windowed else optuna.samplers.TPESampler(**kw)
+                study = optuna.load_study(study_name=STUDY_NAME, storage=st, sampler=sampler)
+                times = []
+                for _ in range(repeat + 1):  # the first ask reads the whole study: not counted
+                    t0 = time.perf_counter()
+                    trial = study.ask()
+                    values = space.suggest(trial)
+                    study.tell(trial, float(values["x"]))
+                    times.append(time.perf_counter() - t0)
+                row.append(statistics.median(times[1:]))
+            print(f"{kind:9s} {n:7d} {row[0]:13.4f} {row[1]:15.4f}", flush=True)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--quick", action="store_true", help="W = 8,32 / 8, few trials")
+    ap.add_argument("--storages", default="postgres,journal")
+    ap.add_argument("--pg-workers", default="8,32,64,128")
+    ap.add_argument("--journal-workers", default="8,32,64")
+    ap.add_argument("--trials-per-worker", type=float, default=6.0)
+    ap.add_argument("--min-trials", type=int, default=100)
+    ap.add_argument("--sleep", type=float, default=1.0, help="seconds the program sleeps")
+    ap.add_argument("--prefill", type=int, default=0, help="COMPLETE trials in the study first")
+    ap.add_argument("--max-connections", type=int, default=300)
+    ap.add_argument("--ask-cost", action="store_true", help="measure ask cost at 1k and 10k")
+    ap.add_argument("--ask-sizes", default="1000,10000")
+    ap.add_argument("--repeat", type=int, default=20)
+    args = ap.parse_args()
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    kinds = [k.strip() for k in args.storages.split(",") if k.strip()]
+    tmp = tempfile.mkdtemp(prefix="oo-bench-scale-")
+    backends = Backends(tmp, args.max_connections)
+    ok = True
+    try:
+        if args.ask_cost:
+            sizes = [int(x) for x in args.ask_sizes.split(",")]
+            ask_cost(backends, kinds, sizes, args.repeat)
+            return 0
+        widths = {
+            "postgres": [int(x) for x in args.pg_workers.split(",") if x],
+            "journal": [int(x) for x in args.journal_workers.split(",") if x],
+        }
+        if args.quick:
+            widths = {"postgres": [8, 32], "journal": [8]}
+            args.trials_per_worker, args.min_trials = 3, 30
+        print(
+            f"program: sleep {args.sleep} s; {args.trials_per_worker:g} trials per worker "
+            f"(at least {args.min_trials}); {args.prefill} trials in the study before; "
+            f"{os.cpu_count()} CPUs"
+        )
+        print(HEADER, flush=True)
+        for kind in kinds:
+            for w in widths.get(kind, []):
+                trials = max(args.min_trials, int(round(args.trials_per_worker * w)))
+                r = run_one(backends, kind, w, trials, args.sleep, args.prefill)
+                print_row(r)
+                ok &= r["ok"]
+    finally:
+        backends.close()
+        if ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -196,3 +196,31 @@ def test_each_view_exports_png_and_svg(panel, tmp_path):
             assert data.startswith(b"\x89PNG") if ext == "png" else b"<svg" in data[:2000]
     csv = panel.export_view(str(tmp_path / "t.csv"), "table")
     assert open(csv).read().splitlines()[0].startswith("trial_index,submit_time")
+
+
+def test_timeline_joins_bars_narrower_than_a_pixel_until_zoomed_in(qtbot):
+    from support.analysis_columns import single_objective
+
+    from omniopt_desktop.analysis.columns import TrialColumns
+
+    base = single_objective()
+    n = 4000  # 4,000 one-second trials back to back on one worker
+    cols = TrialColumns(
+        study=base.study,
+        number=np.arange(n),
+        state=np.ones(n, dtype=np.int8),
+        values=np.arange(n, dtype=float).reshape(n, 1),
+        start=T0 + np.arange(n) * 1.0,
+        complete=T0 + np.arange(n) * 1.0 + 0.9,
+        params={},
+        param_info={},
+        user_attrs={"oo_worker": np.array(["w"] * n, dtype=object)},
+    )
+    p = AnalysisPanel(cols)
+    qtbot.addWidget(p)
+    p.resize(900, 600)
+    p.show()
+    v = p.show_view("timeline")
+    assert v.drawn_segments < 100  # joined: 0.1 s gaps are far below a pixel
+    v.plot.getViewBox().setXRange(T0, T0 + 20, padding=0)
+    qtbot.waitUntil(lambda: v.drawn_segments >= 20, timeout=5000)

@@ -7,7 +7,7 @@ from typing import Dict, List, Optional
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QWidget
 
 from ...analysis import derived
@@ -42,6 +42,24 @@ class TimelineView(SinglePlotView):
         self.now = time.time
         self.merge = True  # join segments closer than a pixel or so
         self.drawn_segments = 0
+        self.gap = 0.0
+        self._zoom_timer = QTimer(self)
+        self._zoom_timer.setSingleShot(True)
+        self._zoom_timer.setInterval(150)
+        self._zoom_timer.timeout.connect(self._zoomed)
+        self.plot.getViewBox().sigXRangeChanged.connect(lambda *_: self._zoom_timer.start())
+
+    def _zoomed(self) -> None:
+        """Zoomed in or out: join bars closer than a pixel of the new range (when that differs)."""
+        lo, hi = self.plot.getViewBox().viewRange()[0]
+        gap = max(hi - lo, 0.0) / MAX_SEGMENTS_PER_ROW
+        if (
+            self.model.cols is not None
+            and self.merge
+            and not (0.5 * self.gap <= gap <= 2 * self.gap)
+        ):
+            self._view_gap = gap
+            self.refresh(force=True)
 
     def redraw(self) -> None:
         cols = self.model.cols
@@ -52,6 +70,9 @@ class TimelineView(SinglePlotView):
         finite = start[~np.isnan(start)]
         span = float(end[~np.isnan(start)].max() - finite.min()) if len(finite) else 0.0
         gap = span / MAX_SEGMENTS_PER_ROW if self.merge else 0.0
+        if self.merge and 0 < getattr(self, "_view_gap", 0.0) < gap:
+            gap = self._view_gap  # zoomed in: finer bars
+        self.gap = gap
         self.drawn_segments = 0
         for state, item in self.segments.items():
             sel = (cols.state == int(state)) & ~np.isnan(start)

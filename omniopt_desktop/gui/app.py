@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from PySide6.QtCore import QEventLoop, QTimer
+from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 from ..errors import OmniOptError
@@ -57,7 +57,8 @@ def run(study_path: str | None = None, screenshot: str | None = None) -> int:
     reporter.install()
     window = MainWindow(reporter=reporter)
     window.show()
-    window.warm_up()
+    if not screenshot:
+        window.warm_up()
     handle = window.open_path(study_path) if study_path else None
     if screenshot:
         wait_for(handle)
@@ -66,6 +67,7 @@ def run(study_path: str | None = None, screenshot: str | None = None) -> int:
         path = save_screenshot(window, screenshot)
         window.tasks.cancel_all()
         window.save_layout()
+        QThreadPool.globalInstance().waitForDone(10000)  # no worker outlives its signals
         reporter.uninstall()
         if failed:
             raise OmniOptError(failed[-1][0])
@@ -73,5 +75,7 @@ def run(study_path: str | None = None, screenshot: str | None = None) -> int:
         return 0
     window.runs.refresh()
     code = app.exec()
+    window.tasks.cancel_all()
+    QThreadPool.globalInstance().waitForDone(10000)
     reporter.uninstall()
     return int(code)

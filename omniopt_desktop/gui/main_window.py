@@ -483,11 +483,13 @@ class MainWindow(QMainWindow):
         self.recent_menu.setEnabled(bool(self.settings.recent_files))
         self.welcome.set_recent(self.settings.recent_files)
 
-    def _load_examples(self) -> None:
+    def _load_examples(self) -> TaskHandle:
         handle = self.tasks.submit(
             lambda state: describe_examples(paths.example_studies()), name="listing examples"
         )
         handle.succeeded.connect(self.welcome.set_examples)
+        self.examples_task = handle
+        return handle
 
     # -- other windows ---------------------------------------------------------------------
     def import_dialog(self) -> None:

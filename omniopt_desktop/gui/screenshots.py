@@ -67,9 +67,12 @@ def main(argv: list[str] | None = None) -> int:
     window = MainWindow(settings=settings)
     window.resize(1180, 820)
     window.show()
-    wait_for(window.open_path(study_file))
-    wait_for(window.runs.refresh())
     written = []
+    wait_for(window.examples_task)
+    wait_for(window.runs.refresh())
+    settle(300)
+    written.append(save_screenshot(window, os.path.join(out, "welcome.png")))
+    wait_for(window.open_path(study_file))
 
     window.editor.tabs.setCurrentIndex(1)
     window.editor.parameter_panel.select_row(3, 6)

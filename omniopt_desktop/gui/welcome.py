@@ -62,6 +62,10 @@ class WelcomePage(QWidget):
         self.recent.setToolTip("Recently opened studies: click (or Enter) to open one")
         self.recent.itemClicked.connect(self._chosen)
         self.recent.itemActivated.connect(self._chosen)
+        for lst in (self.examples, self.recent):
+            lst.setWordWrap(True)
+            lst.setSpacing(4)
+            lst.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         ex_box = QGroupBox("Start from an example")
         QVBoxLayout(ex_box).addWidget(self.examples)
         rec_box = QGroupBox("Recent studies")
@@ -81,7 +85,8 @@ class WelcomePage(QWidget):
         """``(path, title, description)`` per example."""
         self.examples.clear()
         for path, title, description in examples:
-            item = QListWidgetItem(f"{title}\n    {description}" if description else title)
+            title = title[:1].upper() + title[1:]
+            item = QListWidgetItem(f"{title} — {description}" if description else title)
             item.setData(Qt.ItemDataRole.UserRole, path)
             item.setToolTip(path)
             self.examples.addItem(item)

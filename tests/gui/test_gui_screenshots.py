@@ -15,6 +15,7 @@ from PySide6.QtGui import QImage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPECTED = (
+    "welcome.png",
     "editor.png",
     "editor-validation.png",
     "editor-program.png",

@@ -499,7 +499,7 @@ class MainWindow(QMainWindow):
             return
         dialog = ImportDialog(self.tasks, self)
         if dialog.exec() and dialog.study is not None:
-            self.set_document(StudyDocument.new(dialog.study))
+            self.set_document(StudyDocument.new(dialog.study, unsaved=True))
 
     def edit_profiles(self) -> None:
         from .profiles.profiles_dialog import ProfilesDialog

@@ -94,13 +94,16 @@ class StudyDocument:
 
     # -- construction ----------------------------------------------------------------------
     @classmethod
-    def new(cls, study: Study | None = None) -> StudyDocument:
-        """A new, unsaved document (from ``study`` or an empty default study)."""
+    def new(cls, study: Study | None = None, unsaved: bool = False) -> StudyDocument:
+        """A new document without a file (from ``study`` or the default study). With
+        ``unsaved`` (e.g. an imported study) it counts as changed until saved."""
         from .toml_io import dumps_study, loads_study
 
         study = study if study is not None else default_study()
-        loaded = loads_study(dumps_study(study))
-        doc = cls(loaded, None)
+        doc = cls(loads_study(dumps_study(study)), None)
+        if unsaved:
+            doc._saved = {}
+            doc._dirty = True
         return doc
 
     @classmethod

@@ -204,3 +204,28 @@ def test_sampling_respects_step_int_and_when():
         assert shlex.split(cmd)[-1] == "a b; rm -rf ~"
         if "momentum" not in v:
             assert "''" in cmd
+
+
+def test_edits_made_while_saving_keep_the_document_dirty(tmp_path):
+    doc = StudyDocument.new()
+    pending = doc.begin_save(str(tmp_path / "a.toml"))
+    doc.set(("study", "name"), "changed_meanwhile")
+    pending.write()  # e.g. on a worker thread
+    doc.finish_save(pending)
+    assert doc.dirty and doc.path == str(tmp_path / "a.toml")
+    assert load_study(doc.path).study.name != "changed_meanwhile"
+
+
+def test_unwritable_target_is_one_line_study_file_error(tmp_path):
+    from omniopt_desktop.errors import StudyFileError
+
+    doc = StudyDocument.new()
+    with pytest.raises(StudyFileError) as e:
+        doc.save(str(tmp_path / "missing-folder" / "s.toml"))
+    assert "cannot be saved" in str(e.value) and "\n" not in str(e.value)
+    assert doc.dirty is False and doc.path is None
+
+
+def test_an_imported_study_counts_as_unsaved():
+    doc = StudyDocument.new(StudyDocument.new().study.copy(), unsaved=True)
+    assert doc.dirty

@@ -157,3 +157,12 @@ def test_gui_command_screenshot(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 1 and "no such file" in bad.stderr
+
+
+def test_save_failure_reaches_the_banner_and_keeps_the_changes(qtbot, window, tmp_path):
+    window.new_study()
+    window.doc.set(("study", "name"), "keep_me")
+    h = window._save_to(str(tmp_path / "no-such-folder" / "s.toml"))
+    wait_task(qtbot, h)
+    assert window.banner.isVisible() and "cannot be saved" in window.banner.label.text()
+    assert window.doc.dirty and window.doc.path is None

@@ -39,6 +39,7 @@ from .tasks import TaskHandle, TaskRunner
 from .welcome import WelcomePage, describe_examples
 
 APP_TITLE = "OmniOpt Desktop"
+LOCAL_RUN_TASK = "running "  # name prefix of local-run tasks (see launch.launch_local)
 WARM_MODULES = (
     "omniopt_desktop.cli.cmd_submit",
     "omniopt_desktop.cli.cmd_fetch",
@@ -551,8 +552,25 @@ class MainWindow(QMainWindow):
         )
 
     # -- closing ---------------------------------------------------------------------------
+    def _confirm_stop_local_runs(self) -> bool:
+        live = [h for h in self.tasks.running() if h.name.startswith(LOCAL_RUN_TASK)]
+        if not live:
+            return True
+        box = QMessageBox(self)
+        box.setObjectName("stop_runs_box")
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Local run in progress")
+        box.setText(f"{len(live)} local run{'s' * (len(live) != 1)} still going.")
+        box.setInformativeText(
+            "Quitting stops them cleanly; Run locally again later resumes where they stopped."
+        )
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.maybe_save():
+        if not self.maybe_save() or not self._confirm_stop_local_runs():
             event.ignore()
             return
         self.save_layout()

@@ -70,10 +70,21 @@ def test_local_run_from_the_gui_without_stalling(qtbot, window, quadratic):
 
 
 @pytest.mark.slow
-def test_cancel_a_local_run_from_the_progress_dialog(qtbot, window, quadratic):
+def test_cancel_a_local_run_from_the_progress_dialog(qtbot, window, quadratic, monkeypatch):
+    from PySide6.QtWidgets import QMessageBox
+
     _open(qtbot, window, quadratic, 10000)
     handle = launch_local(window, workers=1)
     qtbot.waitUntil(lambda: window.runs.model.rows[0].complete, timeout=120000)
+    # quitting asks first; "No" keeps the window and the run
+    asked = []
+    monkeypatch.setattr(
+        QMessageBox,
+        "exec",
+        lambda self: asked.append(self.objectName()) or QMessageBox.StandardButton.No,
+    )
+    assert not window.close()
+    assert asked == ["stop_runs_box"] and not handle.is_done
     window.run_dialog.cancel_button.click()
     assert handle.is_done
     assert window.runs.model.rows[0].state == "stopped"

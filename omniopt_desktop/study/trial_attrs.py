@@ -17,9 +17,10 @@ RUNTIME = "oo_runtime"  # seconds (float)
 FAIL_REASON = "oo_fail_reason"  # one line: why the trial failed or was pruned
 TRIAL_DIR = "oo_trial_dir"  # path of the trial folder relative to the run folder
 RETRY_OF = "oo_retry_of"  # number of the trial this one retries
-CONSTRAINT_VIOLATION = "oo_constraint"  # the violated rule, for trials not run
+ATTEMPT = "oo_attempt"  # 1 for a first run, 2 for its first retry, ...
+CONSTRAINT_VIOLATION = "oo_constraint"  # the violated rule: such a trial is PRUNED and was not run
 INFO_PREFIX = "oo_info."  # OO-Info lines: "oo_info.<key>" -> value (str or number)
-LEASE = "oo_lease"  # engine lease: {"worker": ..., "until": unix time}
+LEASE = "oo_lease"  # a *system* attr: engine lease {"worker", "host", "pgid", "until"}
 
 # Trial folder files, relative to the trial's folder
 CMD_FILE = "command.txt"

@@ -87,17 +87,16 @@ def test_submit_from_the_gui_without_stalling(
         wait_task(qtbot, window.runs.refresh())
         rows = {r.key: r for r in window.runs.model.rows}
         assert run_id in rows and rows[run_id].kind == "remote"
-        print(
-            f"event-loop probe during submission: {probe.ticks} ticks, longest stall "
-            f"{probe.max_gap_ms:.1f} ms, stalls over 30 ms (s, ms): {probe.stalls}"
-        )
-        assert probe.max_gap_ms < STALL_LIMIT_MS
+        print(f"event-loop probe during submission: {probe.report()}")
+        assert probe.max_own_gap_ms < STALL_LIMIT_MS, probe.report()
         # Stop in the runs list cancels the cluster run over SSH
         window.runs.view.selectRow([r.key for r in window.runs.model.rows].index(run_id))
         assert window.runs.stop_button.isEnabled() and window.runs.fetch_button.isEnabled()
         handle = cancel_remote_run(window, run_id)
+        cancelled = []
+        handle.succeeded.connect(cancelled.append)
         wait_task(qtbot, handle, timeout=120000)
-        assert handle.is_done and not errors
+        assert cancelled, window.reporter.history
         wait_task(qtbot, window.runs.refresh())
         assert {r.key: r for r in window.runs.model.rows}[run_id].state == "cancelled"
         run_id = None

@@ -159,16 +159,18 @@ def test_form_field_marked_with_message_beside_it(qtbot, window):
     window.new_study()
     sp = window.editor.study_panel
     name = sp.findChild(object, "field_study_name")
-    type_into(qtbot, name, "")
-    name.clear()
-    qtbot.keyClick(name, Qt.Key.Key_Backspace)
-    window.doc.set(("study", "name"), "")
+    name.setFocus()
+    name.selectAll()
+    qtbot.keyClick(name, Qt.Key.Key_Backspace)  # the user empties the name
+    assert window.doc.study.name == ""
     label = sp.findChild(object, "field_study_name_issue")
     assert name.property("invalid") is True
     assert label.isVisible() and "name is missing" in label.text()
     assert "name is missing" in name.toolTip()
+    assert not window.act_run.isEnabled()
     qtbot.keyClicks(name, "ok")
     assert name.property("invalid") is False and not label.isVisible()
+    assert window.act_run.isEnabled()
 
 
 def test_issue_list_jumps_to_the_field(qtbot, window):

@@ -194,8 +194,11 @@ HEADER = (
 
 
 # -- ask cost ---------------------------------------------------------------------------------
-def ask_cost(backends: Backends, kinds: List[str], sizes: List[int], repeat: int) -> None:
-    """Median seconds of one ask + suggest + tell, in one process, at each study size."""
+def ask_cost(
+    backends: Backends, kinds: List[str], sizes: List[int], running: List[int], repeat: int
+) -> None:
+    """Median seconds of one ask + suggest + tell, in one process, at each study size and
+    number of RUNNING trials (other workers' trials, which constant liar reads on every ask)."""
     import statistics
 
     import optuna
@@ -209,25 +212,31 @@ def ask_cost(backends: Backends, kinds: List[str], sizes: List[int], repeat: int
     print(
         f"ask cost (median of {repeat} asks + tells, one process; TPE multivariate, constant liar)"
     )
-    print(f"{'storage':9s} {'trials':>7s} {'Optuna TPE s':>13s} {'windowed TPE s':>15s}")
+    print(
+        f"{'storage':9s} {'trials':>7s} {'running':>7s} {'Optuna TPE s':>13s} {'windowed TPE s':>15s}"
+    )
     for kind in kinds:
         for n in sizes:
-            row = []
-            for windowed in (False, True):
-                url, _ = backends.url(kind, n)
-                st = open_storage(url)
-                kw = dict(seed=1, multivariate=True, constant_liar=True)
-                sampler = windowed_tpe(**kw) if windowed else optuna.samplers.TPESampler(**kw)
-                study = optuna.load_study(study_name=STUDY_NAME, storage=st, sampler=sampler)
-                times = []
-                for _ in range(repeat + 1):  # the first ask reads the whole study: not counted
-                    t0 = time.perf_counter()
-                    trial = study.ask()
-                    values = space.suggest(trial)
-                    study.tell(trial, float(values["x"]))
-                    times.append(time.perf_counter() - t0)
-                row.append(statistics.median(times[1:]))
-            print(f"{kind:9s} {n:7d} {row[0]:13.4f} {row[1]:15.4f}", flush=True)
+            for r in running:
+                row = []
+                for windowed in (False, True):
+                    url, _ = backends.url(kind, n)
+                    st = open_storage(url)
+                    others = optuna.load_study(study_name=STUDY_NAME, storage=st)
+                    for _ in range(r):  # trials "running in other workers"
+                        space.suggest(others.ask())
+                    kw = dict(seed=1, multivariate=True, constant_liar=True)
+                    sampler = windowed_tpe(**kw) if windowed else optuna.samplers.TPESampler(**kw)
+                    study = optuna.load_study(study_name=STUDY_NAME, storage=st, sampler=sampler)
+                    times = []
+                    for _ in range(repeat + 1):  # the first ask reads the whole study: not counted
+                        t0 = time.perf_counter()
+                        trial = study.ask()
+                        values = space.suggest(trial)
+                        study.tell(trial, float(values["x"]))
+                        times.append(time.perf_counter() - t0)
+                    row.append(statistics.median(times[1:]))
+                print(f"{kind:9s} {n:7d} {r:7d} {row[0]:13.4f} {row[1]:15.4f}", flush=True)
 
 
 def main() -> int:
@@ -243,6 +252,7 @@ def main() -> int:
     ap.add_argument("--max-connections", type=int, default=300)
     ap.add_argument("--ask-cost", action="store_true", help="measure ask cost at 1k and 10k")
     ap.add_argument("--ask-sizes", default="1000,10000")
+    ap.add_argument("--ask-running", default="0,128", help="RUNNING trials during --ask-cost")
     ap.add_argument("--repeat", type=int, default=20)
     args = ap.parse_args()
     import optuna
@@ -255,7 +265,8 @@ def main() -> int:
     try:
         if args.ask_cost:
             sizes = [int(x) for x in args.ask_sizes.split(",")]
-            ask_cost(backends, kinds, sizes, args.repeat)
+            running = [int(x) for x in args.ask_running.split(",")]
+            ask_cost(backends, kinds, sizes, running, args.repeat)
             return 0
         widths = {
             "postgres": [int(x) for x in args.pg_workers.split(",") if x],

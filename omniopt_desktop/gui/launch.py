@@ -368,6 +368,9 @@ def open_analysis(window: MainWindow, db_path: str) -> None:
         return
     w = cls(db_path) if not _takes_tasks(cls) else cls(db_path, tasks=window.tasks)
     window._analysis_windows = [*getattr(window, "_analysis_windows", []), w]
+    running = any(r.state == "running" for r in window.runs.model.rows)
+    if running and hasattr(w, "set_following"):
+        w.set_following(True)  # a live study: new trials appear as they finish
     w.show()
 
 

@@ -194,3 +194,21 @@ def test_window_loads_through_the_main_windows_task_runner(qtbot, tmp_path):
         w.open(str(bad))
     assert "not an Optuna study" in blocker.args[0]
     assert not reporter.history  # the window shows its own errors
+
+
+def test_following_a_live_study_shows_new_trials_without_a_click(qtbot, tmp_path, monkeypatch):
+    """The live monitor of a running local study: a timer polls, new trials appear."""
+    from omniopt_desktop.gui.analysis import window as window_mod
+
+    monkeypatch.setattr(window_mod, "FOLLOW_MS", 200)
+    db = str(tmp_path / "study.db")
+    make_bulk_db(db, 20, n_params=3)
+    w = AnalysisWindow(db)
+    qtbot.addWidget(w)
+    qtbot.waitUntil(lambda: w.panel.model.n == 20, timeout=20000)
+    w.set_following(True)
+    assert w.follow_action.isChecked()
+    make_bulk_db(db, 7, n_params=3, create=False, start_number=20, seed=3)
+    qtbot.waitUntil(lambda: w.panel.model.n == 27, timeout=20000)
+    w.set_following(False)
+    assert not w._follow_timer.isActive()

@@ -14,6 +14,9 @@ from ...analysis.loader import fingerprint
 from .panel import AnalysisPanel
 
 
+FOLLOW_MS = 2000
+
+
 class AnalysisWindow(QMainWindow):
     """An analysis window for a loaded study or a path. When the file is replaced by a newer
     snapshot (a fetch), the window reloads it."""
@@ -38,6 +41,9 @@ class AnalysisWindow(QMainWindow):
         self._reload_timer.setSingleShot(True)
         self._reload_timer.setInterval(500)
         self._reload_timer.timeout.connect(self._maybe_reload)
+        self._follow_timer = QTimer(self)
+        self._follow_timer.setInterval(FOLLOW_MS)
+        self._follow_timer.timeout.connect(self._follow_tick)
         self.panel.loaded.connect(self._loaded)
         self.panel.load_failed.connect(self._load_failed)
         self._build_menu()
@@ -60,6 +66,25 @@ class AnalysisWindow(QMainWindow):
                 action.setShortcut(key)
             action.triggered.connect(slot)
             menu.addAction(action)
+        self.follow_action = QAction("Follow &live (read new trials every 2 s)", self)
+        self.follow_action.setCheckable(True)
+        self.follow_action.setToolTip("For a study that is still running: new trials appear as they finish")
+        self.follow_action.toggled.connect(self.set_following)
+        self.menuBar().addMenu("&View").addAction(self.follow_action)
+
+    def set_following(self, on: bool) -> None:
+        """Live monitor of a running local study: poll only what changed, every FOLLOW_MS."""
+        if self.follow_action.isChecked() != on:
+            self.follow_action.setChecked(on)  # re-enters through toggled
+            return
+        if on:
+            self._follow_timer.start()
+        else:
+            self._follow_timer.stop()
+
+    def _follow_tick(self) -> None:
+        if self.path and os.path.exists(self.path):
+            self.panel.poll(self.path)
 
     def open(self, path: str) -> None:
         from ...analysis.loader import find_result_file

@@ -13,7 +13,6 @@ from ...analysis.columns import TrialColumns
 from ...analysis.loader import fingerprint
 from .panel import AnalysisPanel
 
-
 FOLLOW_MS = 2000
 
 

@@ -6,11 +6,21 @@ import os
 import tempfile
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+_TMP = tempfile.gettempdir()
+_TMP_MODE = os.stat(_TMP).st_mode & 0o7777
 _home = tempfile.mkdtemp(prefix="oo-test-xdg-")
 os.environ["XDG_CONFIG_HOME"] = os.path.join(_home, "config")
 os.environ["XDG_DATA_HOME"] = os.path.join(_home, "data")
 os.environ["XDG_CACHE_HOME"] = os.path.join(_home, "cache")
 os.environ["XDG_STATE_HOME"] = os.path.join(_home, "state")
+
+
+def pytest_runtest_teardown(item):
+    """/tmp must stay 1777 (apt, munge and the test accounts need it): name the test that broke it."""
+    mode = os.stat(_TMP).st_mode & 0o7777
+    if mode != _TMP_MODE:
+        os.chmod(_TMP, _TMP_MODE)
+        raise AssertionError(f"{item.nodeid} changed the mode of {_TMP} from {_TMP_MODE:o} to {mode:o}")
 
 
 def pytest_sessionfinish(session, exitstatus):

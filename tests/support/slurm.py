@@ -270,14 +270,27 @@ def slurm_available() -> str | None:
     return None
 
 
+_shared: SlurmCluster | None = None
+_users = 0
+
+
 @pytest.fixture(scope="session")
 def slurm_cluster():
-    """The session's single-node SLURM; stopped (nothing left running) at the end."""
+    """The session's single-node SLURM; stopped (nothing left running) at the end.
+
+    Several conftest files may import this fixture; they all share one cluster per session.
+    """
+    global _shared, _users
     why = slurm_available()
     if why:
         pytest.skip(why)
-    cluster = SlurmCluster().start()
+    if _shared is None:
+        _shared = SlurmCluster().start()
+    _users += 1
     try:
-        yield cluster
+        yield _shared
     finally:
-        cluster.stop()
+        _users -= 1
+        if _users == 0 and _shared is not None:
+            _shared.stop()
+            _shared = None

@@ -79,23 +79,29 @@ def test_submit_status_fetch(runs, tmp_path, storage, request):
     assert len(load_trials(snap)) == len(_trials(remote, "quad"))
 
 
-def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
-    study, path = make_study_folder(
-        tmp_path / "study", n_trials=16, workers=3, command="sleep 1; sh ./prog.sh %(x) %(y)"
-    )
-    record = runs.submit(study, str(path))
-    victim = None
+def _running_worker_once(runs, record, state: str, at_least: int, poll: float):
+    """The job key of a RUNNING worker once the run has ``at_least`` trials in ``state``
+    (None after 120 s)."""
     deadline = time.monotonic() + 120
-    while victim is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline:
         st = runs.status(record, since=10**9)
         running = [
             j
             for j in st.jobs.jobs.values()
             if j.name.endswith("-wrk") and j.state.value == "RUNNING"
         ]
-        if running and st.counts.get("COMPLETE", 0) >= 1:
-            victim = running[0].key
-        time.sleep(0.5)
+        if running and st.counts.get(state, 0) >= at_least:
+            return running[0].key
+        time.sleep(poll)
+    return None
+
+
+def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
+    study, path = make_study_folder(
+        tmp_path / "study", n_trials=16, workers=3, command="sleep 1; sh ./prog.sh %(x) %(y)"
+    )
+    record = runs.submit(study, str(path))
+    victim = _running_worker_once(runs, record, "COMPLETE", 1, poll=0.5)
     assert victim, "no worker ever ran"
     runs.slurm.cancel([victim])
     st = wait_finished(runs, record)
@@ -178,18 +184,7 @@ def test_trial_of_a_killed_worker_is_failed_and_retried(runs, tmp_path):
         tmp_path / "study", n_trials=6, workers=2, command="sleep 4; sh ./prog.sh %(x) %(y)"
     )
     record = runs.submit(study, str(path))
-    victim = None
-    deadline = time.monotonic() + 120
-    while victim is None and time.monotonic() < deadline:
-        st = runs.status(record, since=10**9)
-        running = [
-            j
-            for j in st.jobs.jobs.values()
-            if j.name.endswith("-wrk") and j.state.value == "RUNNING"
-        ]
-        if running and st.counts.get("RUNNING", 0) >= 2:
-            victim = running[0].key
-        time.sleep(0.3)
+    victim = _running_worker_once(runs, record, "RUNNING", 2, poll=0.3)
     assert victim
     # SIGKILL the worker process itself (a crash, the OOM killer): its batch job then ends
     pids = [

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClusterError, CommandError
+from ..errors import ClusterError, CommandError, OmniOptError
 from ..study import run_layout as L
 from ..study.model import Study
 from .commands import CommandRunner
@@ -524,22 +524,20 @@ class RunMonitor:
         self.last_number = -1
         self.last: RunStatus | None = None
 
+    @property
+    def finished(self) -> bool:
+        """The last poll saw the run ended (a stale poll never counts as an end)."""
+        return self.last is not None and self.last.finished
+
     def poll(self) -> RunStatus:
+        """One status command; a lost connection or a failed command gives a stale status."""
         pending = sorted(n for n, t in self.trials.items() if t["state"] in ("RUNNING", "WAITING"))
-        st = self.runs.status(self.record, since=self.last_number, refresh=pending)
+        try:
+            st = self.runs.status(self.record, since=self.last_number, refresh=pending)
+        except (OmniOptError, OSError, EOFError) as e:  # e.g. the SSH connection was lost
+            return self.unreachable(str(e) or type(e).__name__)
         if st.stale:
-            self.interval = min(self.max_interval, self.interval * 2)
-            if self.last is not None:  # keep the last known study, say it is stale
-                st = RunStatus(
-                    st.run_id,
-                    replace(self.last.jobs, stale=True),
-                    self.last.study,
-                    True,
-                    st.error,
-                    st.nbytes,
-                )
-            self.last = st
-            return st
+            return self._stale(st)
         news = (
             bool(st.trials)
             or self.last is None
@@ -549,6 +547,22 @@ class RunMonitor:
             self.trials[t["number"]] = t
             self.last_number = max(self.last_number, t["number"])
         self.interval = self.base_interval if news else min(self.max_interval, self.interval * 1.5)
+        self.last = st
+        return st
+
+    def unreachable(self, error: str) -> RunStatus:
+        """Record a poll that could not even be made (no connection): stale, backed off."""
+        return self._stale(
+            RunStatus(self.record.run_id, PollResult(stale=True, error=error), {}, True, error)
+        )
+
+    def _stale(self, st: RunStatus) -> RunStatus:
+        self.interval = min(self.max_interval, self.interval * 2)
+        if self.last is not None:  # keep the last known study, say it is stale
+            st = RunStatus(
+                st.run_id, replace(self.last.jobs, stale=True), self.last.study, True,
+                st.error, st.nbytes,
+            )  # fmt: skip
         self.last = st
         return st
 

@@ -1,17 +1,21 @@
 """The runs list: local runs started from this app and remote runs from the run registry.
 
 Rows are frozen :class:`RunRow` values produced by loader functions on a worker thread
-(:meth:`RunsPanel.refresh`); a live local run updates its row from its progress signal.
+(:meth:`RunsPanel.refresh`); a live local run updates its row from its progress signal. A
+cluster run that is still going is polled in the background while the list is visible
+(:mod:`.live_runs`): its row shows the job states, trial counts and a stale marker when the
+cluster cannot be reached.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QFont, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -24,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..study import run_layout as L
+from .live_runs import LIVE_STATES, LiveRuns, LiveUpdate
 from .settings import AppSettings
 from .tasks import TaskRunner
 
@@ -41,12 +46,44 @@ class RunRow:
     total: int | None = None
     best: str = ""
     db_path: str = ""  # a local result database to open in the analysis view
+    jobs: str = ""  # SLURM job states of a polled cluster run
+    trials: str = ""  # trial counts of a polled cluster run
+    stale: str = ""  # why the last poll could not reach the cluster ("" = fresh)
+    record: Any = field(default=None, compare=False, repr=False)  # RunRecord of a cluster run
 
     @property
     def progress_text(self) -> str:
+        if self.trials:
+            return self.trials
         if self.total is None:
             return ""
         return f"{self.complete or 0} / {self.total}"
+
+    @property
+    def state_text(self) -> str:
+        return f"{self.state} (stale)" if self.stale else self.state
+
+    @property
+    def is_live_remote(self) -> bool:
+        """A cluster run that may still be going (worth polling)."""
+        registered = self.record.state if self.record is not None else self.state
+        return self.kind == "remote" and registered in LIVE_STATES
+
+
+def row_with_status(row: RunRow, update: LiveUpdate) -> RunRow:
+    """``row`` showing one poll of its run (a stale poll keeps the last known states)."""
+    from ..cluster.run_summary import jobs_text, state_text, trials_text
+
+    st = update.status
+    best = st.study.get("best") if st.study else None
+    return replace(
+        row,
+        state=state_text(st) if st.study else row.state,
+        jobs=jobs_text(st) or row.jobs,
+        trials=trials_text(st) or row.trials,
+        best=f"{best['value']:.6g} (trial {best['number']})" if best else row.best,
+        stale=(st.error or "no answer") if st.stale else "",
+    )
 
 
 def local_runs(run_dirs: Sequence[str]) -> list[RunRow]:
@@ -114,6 +151,7 @@ def registry_runs() -> list[RunRow]:
                 where=f"{r.host}:{r.remote_dir}",
                 state=r.state,
                 db_path=snapshot if snapshot and os.path.exists(snapshot) else "",
+                record=r,
             )
         )
     rows.reverse()  # newest first
@@ -121,7 +159,7 @@ def registry_runs() -> list[RunRow]:
 
 
 class RunsModel(QAbstractTableModel):
-    headers = ["Kind", "Study", "State", "Trials", "Best", "Where"]
+    headers = ["Kind", "Study", "State", "Trials", "Jobs", "Best", "Where"]
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
@@ -158,9 +196,21 @@ class RunsModel(QAbstractTableModel):
             return None
         r = self.rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return (r.kind, r.study, r.state, r.progress_text, r.best, r.where)[index.column()]
+            cells = (r.kind, r.study, r.state_text, r.progress_text, r.jobs, r.best, r.where)
+            return cells[index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return f"{r.study} ({r.kind}) — {r.state}\n{r.where}"
+            tip = f"{r.study} ({r.kind}) — {r.state}\n{r.where}"
+            if r.jobs:
+                tip += f"\njobs: {r.jobs}"
+            if r.stale:
+                tip += f"\nSTALE — last known states shown; the cluster did not answer: {r.stale}"
+            return tip
+        if r.stale and role == Qt.ItemDataRole.ForegroundRole:
+            return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+        if r.stale and role == Qt.ItemDataRole.FontRole:
+            font = QFont()
+            font.setItalic(True)
+            return font
         return None
 
 
@@ -168,6 +218,7 @@ class RunsPanel(QWidget):
     """The runs list with Refresh / Open results / Stop."""
 
     open_requested = Signal(str)  # a result database
+    monitor_requested = Signal(str)  # a cluster run id: open its live monitor
     stop_requested = Signal(str)  # a run key
     fetch_requested = Signal(str)  # a remote run id
 
@@ -184,6 +235,8 @@ class RunsPanel(QWidget):
         self.settings = settings
         self.loaders = list(loaders) if loaders is not None else None
         self.model = RunsModel(self)
+        self.live = LiveRuns(tasks, self)
+        self._listening: set[str] = set()  # run ids whose poller updates this list
         self.view = QTableView()
         self.view.setObjectName("runs_table")
         self.view.setModel(self.model)
@@ -239,10 +292,11 @@ class RunsPanel(QWidget):
 
     def _update_buttons(self) -> None:
         r = self.selected()
-        self.open_button.setEnabled(bool(r and r.db_path))
-        self.stop_button.setEnabled(
-            bool(r and r.state in ("running", "submitting", "submitted", "queued"))
-        )
+        self.open_button.setEnabled(bool(r and (r.db_path or r.kind == "remote")))
+        if r is not None and r.kind == "remote":
+            self.stop_button.setEnabled(self._may_be_live(r))
+        else:
+            self.stop_button.setEnabled(bool(r and r.state in ("running", "submitting", "queued")))
         self.fetch_button.setEnabled(bool(r and r.kind == "remote"))
 
     def refresh(self) -> Any:
@@ -266,11 +320,60 @@ class RunsPanel(QWidget):
 
     def _loaded(self, rows: list[RunRow]) -> None:
         live = {r.key: r for r in self.model.rows if r.state == "running"}
-        self.model.set_rows(
-            [live.get(r.key, r) for r in rows]
-            + [r for k, r in live.items() if k not in {x.key for x in rows}]
-        )
+        rows = [self._with_last_poll(live.get(r.key, r)) for r in rows]
+        self.model.set_rows(rows + [r for k, r in live.items() if k not in {x.key for x in rows}])
         self.view.resizeColumnsToContents()
+        self._sync_polling()
+
+    # -- live cluster runs --------------------------------------------------------------------
+    def _may_be_live(self, r: RunRow) -> bool:
+        p = self.live.get(r.key)
+        return r.is_live_remote and not (p is not None and p.is_finished)
+
+    def _with_last_poll(self, row: RunRow) -> RunRow:
+        p = self.live.get(row.key) if row.kind == "remote" else None
+        if p is None or p.last is None:
+            return row
+        shown = row_with_status(row, LiveUpdate(p.last))
+        if not row.is_live_remote:  # the registry knows better (cancelled, done, failed)
+            shown = replace(shown, state=row.state, stale="")
+        return shown
+
+    def _sync_polling(self) -> None:
+        """Poll the cluster runs that may still be going, while the list is visible."""
+        if not self.isVisible():
+            return
+        for r in self.model.rows:
+            if r.record is None or not r.is_live_remote:
+                continue
+            p = self.live.poller(r.record)
+            if r.key not in self._listening:
+                self._listening.add(r.key)
+                p.updated.connect(lambda u, key=r.key: self._polled(key, u))
+            p.subscribe(self)
+
+    def _polled(self, key: str, update: LiveUpdate) -> None:
+        for r in self.model.rows:
+            if r.key == key:
+                self.model.update_row(row_with_status(r, update))
+                break
+        self._update_buttons()
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802 - Qt
+        super().showEvent(event)
+        self._sync_polling()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802 - Qt
+        super().hideEvent(event)
+        for p in self.live.pollers.values():
+            p.unsubscribe(self)
+
+    def live_poller(self, run_id: str) -> Any:
+        """The poller of a cluster run in the list (created when needed), for a monitor."""
+        r = next((x for x in self.model.rows if x.key == run_id), None)
+        if r is None or r.record is None:
+            return self.live.get(run_id)
+        return self.live.poller(r.record)
 
     def show_row(self, row: RunRow) -> None:
         self.model.update_row(row)
@@ -284,8 +387,14 @@ class RunsPanel(QWidget):
                 return
 
     def open_selected(self) -> None:
+        """A local run or a fetched snapshot opens in the analysis view; a cluster run that
+        may still be going (or was never fetched) opens its live monitor."""
         r = self.selected()
-        if r and r.db_path:
+        if r is None:
+            return
+        if r.kind == "remote" and (self._may_be_live(r) or not r.db_path):
+            self.monitor_requested.emit(r.key)
+        elif r.db_path:
             self.open_requested.emit(r.db_path)
 
     def fetch_selected(self) -> None:

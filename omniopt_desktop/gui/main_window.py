@@ -232,6 +232,7 @@ class MainWindow(QMainWindow):
         self.runs.open_requested.connect(self.open_run_analysis)
         self.runs.stop_requested.connect(self._stop_run)
         self.runs.fetch_requested.connect(self._fetch_run)
+        self.runs.monitor_requested.connect(self.open_run_monitor)
         dock = QDockWidget("Runs", self)
         dock.setObjectName("runs_dock")
         dock.setWidget(self.runs)
@@ -535,6 +536,11 @@ class MainWindow(QMainWindow):
         from .launch import fetch_remote_run
 
         fetch_remote_run(self, run_id)
+
+    def open_run_monitor(self, run_id: str) -> Any:
+        from .remote_monitor import open_remote_monitor
+
+        return open_remote_monitor(self, run_id)
 
     def open_run_analysis(self, db_path: str) -> None:
         from .launch import open_analysis

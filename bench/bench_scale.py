@@ -48,7 +48,8 @@ STUDY_NAME = "scale"
 
 
 def _prefill_trials(storage: Any, study_name: str, n: int, seed: int = 0) -> None:
-    """N COMPLETE trials of the sleep study's parameters, values of a bowl."""
+    """N COMPLETE trials of the sleep study's parameters, values of a bowl (RDB: in one
+    transaction; journal: Optuna's ``add_trials``)."""
     import optuna
     from optuna.distributions import FloatDistribution, IntDistribution
     from optuna.trial import create_trial
@@ -60,9 +61,44 @@ def _prefill_trials(storage: Any, study_name: str, n: int, seed: int = 0) -> Non
     }
     study = optuna.load_study(study_name=study_name, storage=storage)
     rnd = random.Random(seed)
+    trials = []
     for _ in range(n):
         p = {"x": rnd.uniform(-5, 5), "y": rnd.random(), "n": rnd.randint(1, 8)}
-        study.add_trial(create_trial(params=p, distributions=dists, value=p["x"]))
+        trials.append(create_trial(params=p, distributions=dists, value=p["x"]))
+    backend = getattr(storage.inner, "_backend", None)
+    if isinstance(backend, optuna.storages.RDBStorage):
+        _bulk_insert(backend, study._study_id, trials, dists)
+    else:
+        study.add_trials(trials)
+
+
+def _bulk_insert(backend: Any, study_id: int, trials: List[Any], dists: Dict[str, Any]) -> None:
+    """COMPLETE trials into an RDB study in one transaction (Optuna's own models)."""
+    from optuna.distributions import distribution_to_json
+    from optuna.storages._rdb import models
+    from optuna.storages._rdb.storage import _create_scoped_session
+    from optuna.trial import TrialState
+
+    dj = {k: distribution_to_json(d) for k, d in dists.items()}
+    with _create_scoped_session(backend.scoped_session, True) as session:
+        for i, t in enumerate(trials):
+            row = models.TrialModel(
+                number=i, study_id=study_id, state=TrialState.COMPLETE,
+                datetime_start=t.datetime_start, datetime_complete=t.datetime_complete,
+            )  # fmt: skip
+            row.params = [
+                models.TrialParamModel(
+                    param_name=k, param_value=dists[k].to_internal_repr(v), distribution_json=dj[k]
+                )
+                for k, v in t.params.items()
+            ]
+            row.values = [
+                models.TrialValueModel(
+                    objective=0, value=t.value,
+                    value_type=models.TrialValueModel.TrialValueType.FINITE,
+                )
+            ]  # fmt: skip
+            session.add(row)
 
 
 class Backends:
@@ -254,6 +290,11 @@ def main() -> int:
     ap.add_argument("--ask-sizes", default="1000,10000")
     ap.add_argument("--ask-running", default="0,128", help="RUNNING trials during --ask-cost")
     ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument(
+        "--profile", action="store_true",
+        help="profile one worker's trials (phases, SQL statements, cProfile) at --prefill trials "
+        "with --ask-running RUNNING trials of other workers",
+    )  # fmt: skip
     args = ap.parse_args()
     import optuna
 
@@ -263,6 +304,13 @@ def main() -> int:
     backends = Backends(tmp, args.max_connections)
     ok = True
     try:
+        if args.profile:
+            from scale_profile import profile
+
+            for kind in kinds:
+                running = int(args.ask_running.split(",")[-1])
+                profile(backends, kind, args.prefill, running, args.repeat, 30)
+            return 0
         if args.ask_cost:
             sizes = [int(x) for x in args.ask_sizes.split(",")]
             running = [int(x) for x in args.ask_running.split(",")]

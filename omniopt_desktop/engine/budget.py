@@ -55,6 +55,11 @@ def claimed_before(storage: Any, study_id: int, number: int) -> int:
                 )
 
         return with_retries(query)
+    from .trial_cache import journal_tally
+
+    journal = journal_tally(storage)
+    if journal is not None:
+        return with_retries(journal[1].claimed_before, journal[0], study_id, number)
     return sum(
         1
         for t in storage.get_all_trials(study_id, deepcopy=False)

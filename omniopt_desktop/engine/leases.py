@@ -188,8 +188,10 @@ def reap_stale(
     from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
+    from .trial_cache import fresh_trials
+
     study_id = storage.get_study_id_from_name(study_name)
-    running = storage.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,))
+    running = fresh_trials(storage, study_id, (TrialState.RUNNING,))
     reaped: List[Reaped] = []
     forced = set(numbers)
     stale = stale_trials(running, now, grace, dead_workers)

@@ -31,6 +31,7 @@ import os
 import random
 import sqlite3
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Tuple, TypeVar
@@ -220,11 +221,20 @@ def with_retries(
 
 
 class RetryingStorage:
-    """Wraps an Optuna storage: every method call retries transient errors (see module doc)."""
+    """Wraps an Optuna storage: every method call retries transient errors (see module doc).
+    Parameters set inside :func:`.param_batch.batched_params` are written together."""
 
     def __init__(self, inner: Any, spec: StorageSpec) -> None:
         self._inner = inner
         self.spec = spec
+        self.param_batch = threading.local()
+
+    def set_trial_param(self, trial_id: int, name: str, value: float, distribution: Any) -> None:
+        held = getattr(self.param_batch, "items", None)
+        if held is not None:
+            held.append((trial_id, name, value, distribution))
+            return
+        with_retries(self._inner.set_trial_param, trial_id, name, value, distribution)
 
     @property
     def inner(self) -> Any:
@@ -354,8 +364,14 @@ def _creating(fn: Callable[..., T], *args: Any) -> T:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def open_storage(url: str, workers: int = 1, wal: bool = True) -> RetryingStorage:
-    """Open the storage at ``url`` for a study shared by ``workers`` processes."""
+def open_storage(
+    url: str, workers: int = 1, wal: bool = True, incremental: bool = False
+) -> RetryingStorage:
+    """Open the storage at ``url`` for a study shared by ``workers`` processes.
+
+    ``incremental``: on SQLite and PostgreSQL, a worker's cache that re-reads only the trials
+    that changed (:mod:`.trial_cache`; attributes of unfinished trials may be stale — read them
+    with :func:`.trial_cache.fresh_trials`). Otherwise Optuna's own cache."""
     spec = parse_storage_url(url)
     try:
         if spec.kind == "sqlite":
@@ -376,8 +392,11 @@ def open_storage(url: str, workers: int = 1, wal: bool = True) -> RetryingStorag
     if spec.kind != "journal":
         import optuna
 
+        from .trial_cache import incremental_cache
+
         # Optuna's own cache of finished trials, which it adds to every RDB storage it opens
-        inner = optuna.storages.get_storage(inner)
+        cached = incremental_cache(inner) if incremental else None
+        inner = cached if cached is not None else optuna.storages.get_storage(inner)
     return RetryingStorage(inner, spec)
 
 
@@ -523,6 +542,12 @@ def count_states(storage: Any, study_id: int) -> Dict[str, int]:
 
         for state, n in with_retries(query):
             counts[TrialState(state).name if not isinstance(state, TrialState) else state.name] = n
+        return counts
+    from .trial_cache import journal_tally
+
+    journal = journal_tally(storage)
+    if journal is not None:
+        counts.update(with_retries(journal[1].counts, journal[0], study_id))
         return counts
     for t in storage.get_all_trials(study_id, deepcopy=False):
         counts[t.state.name] += 1

@@ -36,6 +36,7 @@ from ..study.template import parameter_env, render_command
 from .budget import is_surplus, release
 from .frozen import load_frozen, program_cwd, write_json_atomic
 from .leases import LeaseKeeper, clear_current, reap_stale, write_current
+from .param_batch import batched_params
 from .program import read_capped, run_program
 from .results import Outcome, classify, parse_output, tail
 from .samplers import build_sampler
@@ -100,7 +101,7 @@ class Worker:
         url = cfg.storage_url or self.run_info.get("storage") or "sqlite"
         self.storage_url = L.storage_url(self.run_dir, url)
         optuna.logging.set_verbosity(optuna.logging.WARNING)
-        self.storage = open_storage(self.storage_url, workers=cfg.n_workers)
+        self.storage = open_storage(self.storage_url, workers=cfg.n_workers, incremental=True)
         ensure_study(self.storage, self.model.name, self.model.directions)
         self.space = SearchSpace(self.model)
         sampler = build_sampler(self.model, cfg.n_workers, cfg.worker_index)
@@ -249,7 +250,8 @@ class Worker:
             A.TRIAL_DIR: rel_dir,
         }
         try:
-            values = self.space.suggest(trial)
+            with batched_params(self.storage):
+                values = self.space.suggest(trial)
             broken = self.space.violations(values)
             if self.space.rules:
                 self.space.record_constraints(trial, broken)

@@ -1,0 +1,232 @@
+"""A worker's view of the study that costs per change, not per RUNNING trial.
+
+Optuna's cached RDB storage (``_CachedStorage``) keeps finished trials, but re-reads every
+unfinished trial — with all its parameters and attributes — on each read of the study, twice per
+ask: about 1–2 ms per RUNNING trial per ask on PostgreSQL, the first bottleneck of width
+(docs/scaling.md). :class:`IncrementalCache` instead asks the server one light question per read
+— state and number of parameters of the trials it holds unfinished, and the ids of new trials —
+and loads in full only the trials that are new or whose state or parameter count changed.
+
+Contract (what the worker's sampler needs, and no more): a trial's state and parameters are
+never older than the last read of the study; the user and system attributes of an *unfinished*
+trial may be (the lease, a pruner's intermediate values). A finished trial is loaded in full
+when it finishes. Whoever needs live attributes of RUNNING trials (the reaper reads leases) uses
+:func:`fresh_trials`. ``get_trial`` of an unfinished trial is one statement (joined load).
+
+:class:`JournalTally` gives the same per-change cost to the counts a worker takes on a journal
+file (by state, and "claimed before" for the budget), which otherwise loop over the whole study.
+
+Python 3.9+, optuna (+ SQLAlchemy, its dependency) + stdlib. Uses Optuna internals that have
+been stable for years (``_CachedStorage``, ``RDBStorage._get_trials``, the RDB models and the
+journal's replay result); :func:`incremental_cache` returns None where they are missing, and
+the caller keeps Optuna's own cache.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Container, Dict, List, Optional, Set, Tuple
+
+
+def incremental_cache(backend: Any) -> Optional[Any]:
+    """An :class:`IncrementalCache` over Optuna's ``RDBStorage`` ``backend`` (None if this
+    Optuna lacks the internals it needs)."""
+    cls = _cache_class()
+    return None if cls is None else cls(backend)
+
+
+def fresh_trials(storage: Any, study_id: int, states: Optional[Container[Any]] = None) -> List[Any]:
+    """All trials of the study (in ``states``) with live attributes, past any cache."""
+    inner = getattr(storage, "inner", storage)
+    backend = getattr(inner, "_backend", None)
+    if getattr(inner, "oo_incremental", False) and backend is not None:
+        from .storage import with_retries
+
+        return with_retries(backend.get_all_trials, study_id, deepcopy=False, states=states)
+    return storage.get_all_trials(study_id, deepcopy=False, states=states)
+
+
+_CLASS: Any = None
+FEW = 16  # up to this many trials are loaded with one joined query, more with Optuna's loader
+
+
+def _cache_class() -> Any:
+    global _CLASS
+    if _CLASS is not None:
+        return _CLASS
+    try:
+        from optuna.storages._cached_storage import _CachedStorage, _StudyInfo
+        from optuna.storages._rdb import models
+        from optuna.storages._rdb.storage import _create_scoped_session
+        from sqlalchemy import func, or_, select
+        from sqlalchemy.orm import joinedload
+    except ImportError:
+        return None
+    needed = ("_read_trials_from_remote_storage", "_add_trials_to_cache", "_get_cached_trial")
+    if not all(hasattr(_CachedStorage, a) for a in needed):
+        return None
+
+    T, P = models.TrialModel, models.TrialParamModel
+
+    def joined(session: Any) -> Any:
+        return session.query(T).options(
+            joinedload(T.params),
+            joinedload(T.values),
+            joinedload(T.user_attributes),
+            joinedload(T.system_attributes),
+            joinedload(T.intermediate_values),
+        )
+
+    class IncrementalCache(_CachedStorage):  # type: ignore[misc,valid-type]
+        """See the module docstring."""
+
+        oo_incremental = True
+
+        def __init__(self, backend: Any) -> None:
+            super().__init__(backend)
+            # per study: unfinished trial id -> (state, parameter count) as last loaded
+            self._oo_unfinished: Dict[int, Dict[int, Tuple[Any, int]]] = {}
+            # per study: highest id of a finished trial loaded (as Optuna's cache: a trial
+            # numbered below a finished one has been committed, trial creation is serialised)
+            self._oo_top: Dict[int, int] = {}
+            self.oo_reads = 0  # trials loaded in full (for the tests and the bench)
+
+        def _changes(self, study_id: int, top: int, unfinished: Dict[int, Any]) -> Set[int]:
+            """Ids of trials unknown or changed since loaded (one light query)."""
+            n_params = (
+                select(func.count(P.param_id)).where(P.trial_id == T.trial_id).scalar_subquery()
+            )
+            cond = T.trial_id > top
+            old = [tid for tid in unfinished if tid <= top]
+            if old:
+                cond = or_(cond, T.trial_id.in_(old))
+            stmt = select(T.trial_id, T.state, n_params).where(T.study_id == study_id, cond)
+            with _create_scoped_session(self._backend.scoped_session) as session:
+                rows = session.execute(stmt).all()
+            return {tid for tid, st, n in rows if unfinished.get(tid) != (_state(st), int(n))}
+
+        def _load(self, study_id: int, ids: Set[int]) -> List[Any]:
+            if len(ids) > FEW:
+                return self._backend._get_trials(study_id, None, ids, max(ids))
+            with _create_scoped_session(self._backend.scoped_session) as session:
+                models_ = joined(session).filter(T.trial_id.in_(list(ids))).all()
+                build = self._backend._build_frozen_trial_from_trial_model
+                return sorted((build(m) for m in models_), key=lambda t: t._trial_id)
+
+        def _note(self, study_id: int, trials: List[Any]) -> None:
+            unfinished = self._oo_unfinished.setdefault(study_id, {})
+            top = self._oo_top.get(study_id, -1)
+            for t in trials:
+                if t.state.is_finished():
+                    unfinished.pop(t._trial_id, None)
+                    top = max(top, t._trial_id)
+                else:
+                    unfinished[t._trial_id] = (t.state, len(t.params))
+            self._oo_top[study_id] = top
+
+        def _read_trials_from_remote_storage(self, study_id: int) -> None:
+            with self._lock:
+                if study_id not in self._studies:
+                    self._studies[study_id] = _StudyInfo()
+                if study_id not in self._oo_unfinished:
+                    trials = self._backend._get_trials(study_id, None, set(), -1)
+                else:
+                    unfinished = self._oo_unfinished[study_id]
+                    changed = self._changes(study_id, self._oo_top[study_id], unfinished)
+                    if not changed:
+                        return
+                    trials = self._load(study_id, changed)
+                self.oo_reads += len(trials)
+                self._add_trials_to_cache(study_id, trials)
+                self._note(study_id, trials)
+
+        def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
+            trial_id = super().create_new_trial(study_id, template_trial)
+            with self._lock:
+                if study_id in self._oo_unfinished:  # known as created: not loaded again
+                    _, number = self._trial_id_to_study_id_and_number[trial_id]
+                    self._note(study_id, [self._studies[study_id].trials[number]])
+            return trial_id
+
+        def get_trial(self, trial_id: int) -> Any:
+            with self._lock:
+                trial = self._get_cached_trial(trial_id)
+                if trial is not None:
+                    return trial
+            with _create_scoped_session(self._backend.scoped_session) as session:
+                model = joined(session).filter(T.trial_id == trial_id).one_or_none()
+                if model is None:
+                    return self._backend.get_trial(trial_id)  # Optuna's "not found" error
+                return self._backend._build_frozen_trial_from_trial_model(model)
+
+    _CLASS = IncrementalCache
+    return _CLASS
+
+
+def _state(value: Any) -> Any:
+    from optuna.trial import TrialState
+
+    return value if isinstance(value, TrialState) else TrialState(value)
+
+
+class JournalTally:
+    """Counts by state of one study in a journal storage, kept up to date incrementally: each
+    update looks at the trials created since the last one and at those unfinished then."""
+
+    def __init__(self) -> None:
+        self._reset(None)
+
+    def _reset(self, study_id: Optional[int]) -> None:
+        self._study = study_id
+        self._upto = 0
+        self._finished: Dict[str, int] = {}
+        self._pending: List[int] = []  # unfinished trial ids
+
+    def _update(self, inner: Any, study_id: int) -> List[Any]:
+        """Sync with the file; the unfinished trials (caller holds the storage's lock)."""
+        inner._sync_with_backend()
+        replay = inner._replay_result
+        ids = replay._study_id_to_trial_ids[study_id]
+        if self._study != study_id or len(ids) < self._upto:
+            self._reset(study_id)
+        trials = replay._trials
+        still, out = [], []
+        for tid in self._pending + list(ids[self._upto :]):
+            t = trials[tid]
+            if t.state.is_finished():
+                self._finished[t.state.name] = self._finished.get(t.state.name, 0) + 1
+            else:
+                still.append(tid)
+                out.append(t)
+        self._upto, self._pending = len(ids), still
+        return out
+
+    def counts(self, inner: Any, study_id: int) -> Dict[str, int]:
+        with inner._thread_lock:
+            open_ = self._update(inner, study_id)
+            counts = dict(self._finished)
+            for t in open_:
+                counts[t.state.name] = counts.get(t.state.name, 0) + 1
+        return counts
+
+    def claimed_before(self, inner: Any, study_id: int, number: int) -> int:
+        """COMPLETE trials plus RUNNING trials numbered below ``number``."""
+        from optuna.trial import TrialState
+
+        with inner._thread_lock:
+            open_ = self._update(inner, study_id)
+            running = sum(1 for t in open_ if t.state == TrialState.RUNNING and t.number < number)
+            return self._finished.get("COMPLETE", 0) + running
+
+
+def journal_tally(storage: Any) -> Optional[Tuple[Any, JournalTally]]:
+    """(journal storage, its tally) when ``storage`` is a journal with the needed internals."""
+    inner = getattr(storage, "inner", storage)
+    if not all(hasattr(inner, a) for a in ("_thread_lock", "_replay_result", "_sync_with_backend")):
+        return None
+    if not hasattr(inner._replay_result, "_study_id_to_trial_ids"):
+        return None
+    tally = getattr(inner, "_oo_tally", None)
+    if tally is None:
+        tally = JournalTally()
+        inner._oo_tally = tally
+    return inner, tally

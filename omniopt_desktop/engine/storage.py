@@ -281,7 +281,6 @@ def _sqlite_storage(spec: StorageSpec, workers: int, wal: bool) -> Any:
 
 
 def _journal_storage(spec: StorageSpec) -> Any:
-    from optuna.storages import JournalStorage
     from optuna.storages.journal import (
         BaseJournalBackend,
         JournalFileBackend,
@@ -308,7 +307,10 @@ def _journal_storage(spec: StorageSpec) -> Any:
     if not os.path.isdir(os.path.dirname(path)):
         raise StorageError(f"storage '{spec.url}': folder {os.path.dirname(path)} does not exist")
     lock_cls = JournalFileOpenLock if spec.lock == "open" else JournalFileSymlinkLock
-    return JournalStorage(DeferringBackend(JournalFileBackend(path, lock_obj=lock_cls(path))))
+    from .trial_cache import journal_class
+
+    backend = DeferringBackend(JournalFileBackend(path, lock_obj=lock_cls(path)))
+    return journal_class()(backend)
 
 
 def _sqlalchemy_pg_url(url: str) -> str:

@@ -24,7 +24,10 @@ the caller keeps Optuna's own cache.
 
 from __future__ import annotations
 
+import copy
 from typing import Any, Container, Dict, List, Optional, Set, Tuple
+
+from optuna.trial import TrialState
 
 
 def incremental_cache(backend: Any) -> Optional[Any]:
@@ -88,7 +91,38 @@ def _cache_class() -> Any:
             # per study: highest id of a finished trial loaded (as Optuna's cache: a trial
             # numbered below a finished one has been committed, trial creation is serialised)
             self._oo_top: Dict[int, int] = {}
+            self._oo_list: Dict[int, List[Any]] = {}  # per study: trial k at index k
             self.oo_reads = 0  # trials loaded in full (for the tests and the bench)
+
+        def _add_trials_to_cache(self, study_id: int, trials: List[Any]) -> None:
+            super()._add_trials_to_cache(study_id, trials)
+            lst = self._oo_list.setdefault(study_id, [])
+            for t in trials:
+                if t.number < len(lst):
+                    lst[t.number] = t
+                elif t.number == len(lst):
+                    lst.append(t)
+                else:  # a gap (not seen with Optuna's storages): rebuild in order
+                    by_number = self._studies[study_id].trials
+                    lst[:] = [by_number[n] for n in sorted(by_number)]
+
+        def get_all_trials(
+            self, study_id: int, deepcopy: bool = True, states: Optional[Container[Any]] = None
+        ) -> List[Any]:
+            """As Optuna's, without sorting the whole study on each call; a question for
+            unfinished states only looks at the unfinished trials."""
+            self._read_trials_from_remote_storage(study_id)
+            with self._lock:
+                lst = self._oo_list.get(study_id, [])
+                if states is None:
+                    out = list(lst)
+                elif not any(s in states for s in _FINISHED):
+                    by_id = self._trial_id_to_study_id_and_number
+                    numbers = sorted(by_id[tid][1] for tid in self._oo_unfinished[study_id])
+                    out = [lst[n] for n in numbers if lst[n].state in states]
+                else:
+                    out = [t for t in lst if t.state in states]
+            return copy.deepcopy(out) if deepcopy else out
 
         def _changes(self, study_id: int, top: int, unfinished: Dict[int, Any]) -> Set[int]:
             """Ids of trials unknown or changed since loaded (one light query)."""
@@ -162,9 +196,10 @@ def _cache_class() -> Any:
     return _CLASS
 
 
-def _state(value: Any) -> Any:
-    from optuna.trial import TrialState
+_FINISHED = tuple(s for s in TrialState if s.is_finished())
 
+
+def _state(value: Any) -> Any:
     return value if isinstance(value, TrialState) else TrialState(value)
 
 
@@ -230,3 +265,25 @@ def journal_tally(storage: Any) -> Optional[Tuple[Any, JournalTally]]:
         tally = JournalTally()
         inner._oo_tally = tally
     return inner, tally
+
+
+def journal_class() -> Any:
+    """Optuna's ``JournalStorage``, whose ``get_all_trials`` for unfinished states looks only at
+    the unfinished trials (:class:`JournalTally`) instead of the whole study."""
+    from optuna.storages import JournalStorage
+
+    class TallyingJournalStorage(JournalStorage):  # type: ignore[misc,valid-type]
+        def get_all_trials(
+            self, study_id: int, deepcopy: bool = True, states: Optional[Container[Any]] = None
+        ) -> List[Any]:
+            journal = journal_tally(self)
+            if journal is None or states is None or any(s in states for s in _FINISHED):
+                return super().get_all_trials(study_id, deepcopy, states)
+            with self._thread_lock:
+                if study_id not in self._replay_result._studies:
+                    return super().get_all_trials(study_id, deepcopy, states)
+                out = [t for t in journal[1]._update(self, study_id) if t.state in states]
+                out.sort(key=lambda t: t.number)
+                return copy.deepcopy(out) if deepcopy else out
+
+    return TallyingJournalStorage

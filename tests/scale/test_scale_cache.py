@@ -82,6 +82,9 @@ def test_other_workers_changes_are_seen_at_next_read(rdb_url):
     # everything agrees with a fresh read
     fresh = {t.number: (t.state, t.params, t.values) for t in fresh_trials(other, sid)}
     assert {n: (t.state, t.params, t.values) for n, t in _by_number(me, sid).items()} == fresh
+    for states in [(TrialState.RUNNING,), (TrialState.WAITING, TrialState.RUNNING), None]:
+        got = [t.number for t in me.get_all_trials(sid, deepcopy=False, states=states)]
+        assert got == [t.number for t in fresh_trials(other, sid, states)]
 
 
 def test_unchanged_running_trials_are_not_reloaded(rdb_url):
@@ -159,3 +162,10 @@ def test_journal_counts_follow_other_writers(tmp_path):
     for t in fresh_trials(other, sid):
         full[t.state.name] += 1
     assert count_states(me, sid) == full
+    # the journal's question for unfinished states, answered from the tally, is Optuna's answer
+    _suggest(my_study.ask())  # takes the WAITING trial
+    other_study.enqueue_trial({"x": 2.0, "n": 3})
+    for states in [(TrialState.WAITING,), (TrialState.RUNNING,), (TrialState.COMPLETE,), None]:
+        got = [(t.number, t.state) for t in me.get_all_trials(sid, deepcopy=False, states=states)]
+        want = [t for t in fresh_trials(other, sid) if states is None or t.state in states]
+        assert got == [(t.number, t.state) for t in want]

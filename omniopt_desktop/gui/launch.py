@@ -79,13 +79,15 @@ def _run_local_task(
     )
 
 
-def launch_local(window: MainWindow, workers: int) -> TaskHandle | None:
-    """Start the local run now (the document is saved and valid); returns its task."""
+def launch_local(window: MainWindow, workers: int, run_dir: str | None = None) -> TaskHandle | None:
+    """Start the local run now (the document is saved and valid); returns its task.
+
+    ``run_dir`` defaults to the study's run folder (a second run there resumes the first)."""
     doc = window.doc
     if doc is None or doc.path is None:
         return None
     study = doc.study.copy()
-    run_dir = L.default_run_dir(doc.path, study.name)
+    run_dir = run_dir or L.default_run_dir(doc.path, study.name)
     handle = window.tasks.submit(
         _run_local_task,
         study,
@@ -357,7 +359,11 @@ def stop_run(window: MainWindow, key: str) -> None:
 
 
 # -- analysis ----------------------------------------------------------------------------------
-def open_analysis(window: MainWindow, db_path: str) -> None:
+def open_analysis(window: MainWindow, db_path: str, follow: bool | None = None) -> Any:
+    """Open the analysis window of ``db_path`` and return it (None when unavailable).
+
+    ``follow`` switches its live monitor on or off; by default it follows while any run of
+    the runs list is running."""
     try:
         mod = importlib.import_module("omniopt_desktop.gui.analysis")
         cls = mod.AnalysisWindow
@@ -365,13 +371,15 @@ def open_analysis(window: MainWindow, db_path: str) -> None:
         window.reporter.report(
             f"the analysis view is not available in this build; open {db_path} with Optuna"
         )
-        return
+        return None
     w = cls(db_path) if not _takes_tasks(cls) else cls(db_path, tasks=window.tasks)
     window._analysis_windows = [*getattr(window, "_analysis_windows", []), w]
-    running = any(r.state == "running" for r in window.runs.model.rows)
-    if running and hasattr(w, "set_following"):
+    if follow is None:
+        follow = any(r.state == "running" for r in window.runs.model.rows)
+    if follow and hasattr(w, "set_following"):
         w.set_following(True)  # a live study: new trials appear as they finish
     w.show()
+    return w
 
 
 def _takes_tasks(cls: Any) -> bool:

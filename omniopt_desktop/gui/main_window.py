@@ -138,6 +138,7 @@ class MainWindow(QMainWindow):
         self.welcome.open_requested.connect(self.open_dialog)
         self.welcome.import_requested.connect(self.import_dialog)
         self.welcome.file_chosen.connect(self._open_chosen)
+        self.welcome.example_run_requested.connect(self.run_example)
         self.editor.resources_panel.partitions_requested.connect(self.load_partitions)
 
         self.resize(1100, 760)
@@ -434,6 +435,18 @@ class MainWindow(QMainWindow):
         )
         handle.succeeded.connect(lambda r: self._opened(r[0], r[1]))
         return handle
+
+    def run_example(self, path: str) -> Any:
+        """▶ Run of an example: copy and open it, run it locally, open its live plots.
+        Returns the :class:`~.quick_start.ExampleRun` (None when the user kept the study)."""
+        from .quick_start import ExampleRun
+
+        if not self.maybe_save():
+            return None
+        run = ExampleRun(self, path)
+        self.example_run = run
+        run.start()
+        return run
 
     def save(self) -> TaskHandle | None:
         if self.doc is None:

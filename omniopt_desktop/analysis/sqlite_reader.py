@@ -1,15 +1,18 @@
 """Read an Optuna SQLite study database (schemas of Optuna 3.x–5.x) into :class:`TrialColumns`.
 
-Strictly read-only: every connection is opened with ``mode=ro`` through SQLAlchemy Core and no
-statement writes. Trials are read in chunks of trial ids, each chunk by short statements (the
-shared lock is held for a fraction of a second, so a study being written is never stalled for
-long), two chunks at a time on two connections. Parameters and objective values are pivoted
-by SQLite itself (one row per trial); user attributes arrive as one JSON array per key and
-chunk, decoded by one ``json.loads`` call each.
+Strictly read-only: every connection is opened with ``mode=ro`` (plain DBAPI ``sqlite3``: the
+SQL here is short and hand-written, and importing SQLAlchemy would cost a third of a second at
+start-up) and no statement writes. Trials are read in chunks, each chunk by short statements
+(the shared lock is held for a fraction of a second, so a study being written is never stalled
+for long), two chunks at a time on two connections. Parameters and objective values are pivoted
+by SQLite itself (one row per trial). User attributes are read by one scan per chunk that
+SQLite folds into a few long texts (trial ids, key codes, one JSON array of all values), decoded
+by ``numpy.fromstring`` and one ``json.loads`` each: no per-row Python objects but the values.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import pathlib
@@ -17,12 +20,13 @@ import sqlite3
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import AnalysisError
-from .columns import STATE_BY_NAME, ParamInfo, StudyInfo, TrialColumns, attr_column
+from . import sqlite_attrs
+from .columns import STATE_BY_NAME, ParamInfo, StudyInfo, TrialColumns
 from .distributions import parse_distribution
 
 CHUNK = 25_000  # trials per chunk
@@ -55,22 +59,31 @@ def _uri(path: str) -> str:
     return pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
 
 
-def make_engine(path: str) -> Any:
-    """A SQLAlchemy engine whose connections are read-only and not pooled."""
-    import sqlalchemy as sa
-    from sqlalchemy.pool import NullPool
+class ReadOnlyDatabase:
+    """Opens read-only, unpooled connections to one SQLite file: ``with db.connect() as c``."""
 
-    uri = _uri(path)
+    def __init__(self, path: str) -> None:
+        self.uri = _uri(path)
 
-    def connect() -> sqlite3.Connection:
+    @contextlib.contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
         # timeout: a writer mid-commit holds the lock briefly; wait for it rather than fail
-        return sqlite3.connect(uri, uri=True, timeout=10.0, check_same_thread=False)
+        conn = sqlite3.connect(self.uri, uri=True, timeout=10.0, check_same_thread=False)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
-    return sa.create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    def dispose(self) -> None:
+        """Nothing pooled: every connection is closed when its ``with`` block ends."""
+
+
+def make_engine(path: str) -> ReadOnlyDatabase:
+    return ReadOnlyDatabase(path)
 
 
 def _raw(conn: Any) -> sqlite3.Connection:
-    return conn.connection.driver_connection
+    return conn
 
 
 def read_schema(conn: Any, path: str) -> SqliteSchema:
@@ -180,61 +193,81 @@ def read_sqlite(
     """Trials of one study in ``path``: all, those numbered above ``after_number``, plus any
     in ``numbers`` (to re-read trials that were still running). ``user_attrs``: only these
     keys (None: all)."""
-    engine = make_engine(path)
+    db = make_engine(path)
     try:
-        with engine.connect() as conn:
+        with db.connect() as conn:
             schema = read_schema(conn, path)
-            study = pick_study(list_studies(conn), study_name, path)
+            studies = list_studies(conn)
+            study = pick_study(studies, study_name, path)
             info = _study_info(conn, study, path)
             wanted: Optional[np.ndarray] = None
+            attr_spans: List[sqlite_attrs.AttrSpan] = []
             if after_number is None:
-                lo, hi, count = (
-                    _raw(conn)
-                    .execute(
-                        "SELECT min(trial_id), max(trial_id), count(*) FROM trials WHERE study_id = ?",
-                        (study.study_id,),
-                    )
-                    .fetchone()
-                )
+                lo, hi, count = conn.execute(
+                    "SELECT min(trial_id), max(trial_id), count(*) FROM trials WHERE study_id = ?",
+                    (study.study_id,),
+                ).fetchone()
                 ranges: List[Tuple[int, int]] = []
                 if count:
                     parts = max(1, -(-int(count) // CHUNK))
                     edges = np.linspace(int(lo), int(hi) + 1, parts + 1).astype(np.int64)
                     ranges = [(int(a), int(b) - 1) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+                    # the study is (most of) the file: a sequential scan beats the index
+                    if 2 * int(count) >= sum(s.n_trials for s in studies) and user_attrs != []:
+                        attr_spans = sqlite_attrs.scan_spans(conn, int(lo), int(hi))
             else:
                 wanted = np.sort(_trial_ids(conn, study.study_id, after_number, numbers))
                 ranges = [
                     (int(c[0]), int(c[-1]))
                     for c in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK))
                 ]
+            if ranges and user_attrs != [] and not attr_spans:
+                attr_spans = [sqlite_attrs.AttrSpan("trial", a, b, a, b) for a, b in ranges]
+            known: List[str] = []
+            if attr_spans:
+                first, last = ranges[0][0], ranges[-1][1]
+                known = (
+                    list(user_attrs)
+                    if user_attrs is not None
+                    else sqlite_attrs.known_keys(conn, first, last)
+                )
         k = len(info.directions)
         pinfo: Dict[str, ParamInfo] = {}
         results: List[Any] = []
+        attrs: List[sqlite_attrs.Attrs] = []
         if ranges:
             pool = ThreadPoolExecutor(max_workers=max(1, threads))
             try:
-                # parameter names are looked up while the first chunks read their attributes
-                names_job = pool.submit(_param_names_of, engine, ranges[0][0], ranges[-1][1])
+                # parameter names are looked up while the first chunks of attributes are read
+                names_job = pool.submit(_param_names_of, db, ranges[0][0], ranges[-1][1])
 
                 def names() -> List[str]:
                     return [name for name, _ in names_job.result()]
 
-                job = _ChunkJob(engine, study.study_id, names, k, schema, user_attrs)
-                results = list(pool.map(job, ranges))
+                def read_attrs(span: sqlite_attrs.AttrSpan) -> sqlite_attrs.Attrs:
+                    with db.connect() as c:
+                        return sqlite_attrs.read_attrs(c, span, known, user_attrs)
+
+                attr_jobs = [pool.submit(read_attrs, span) for span in attr_spans]
+                job = _ChunkJob(db, study.study_id, names, k, schema)
+                pivot_jobs = [pool.submit(job, r) for r in ranges]
+                results = [j.result() for j in pivot_jobs]
+                attrs = [j.result() for j in attr_jobs]
                 pinfo = {name: parse_distribution(name, dj) for name, dj in names_job.result()}
             finally:
                 pool.shutdown(wait=True)
-        return _assemble(info, pinfo, results, wanted, schema)
+        return _assemble(info, pinfo, results, attrs, wanted, schema)
     except sqlite3.DatabaseError as e:
         raise AnalysisError(f"{path}: cannot read the study database ({e})") from e
     finally:
-        engine.dispose()
+        db.dispose()
 
 
 def _assemble(
     info: StudyInfo,
     pinfo: Dict[str, ParamInfo],
     results: List[Any],
+    attrs: List[sqlite_attrs.Attrs],
     wanted: Optional[np.ndarray],
     schema: SqliteSchema,
 ) -> TrialColumns:
@@ -263,8 +296,8 @@ def _assemble(
     by_id = np.argsort(ids, kind="stable")
     sorted_ids = ids[by_id]
     attr_parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]] = {}
-    for r in results:
-        for key, (aids, vals) in r[6].items():
+    for chunk in attrs:
+        for key, (aids, vals) in chunk.items():
             if not len(sorted_ids):
                 continue
             pos = _positions(sorted_ids, by_id, aids)
@@ -284,7 +317,7 @@ def _assemble(
         complete=end,
         params=params,
         param_info=pinfo,
-        user_attrs=_assemble_attrs(attr_parts, len(ids)),
+        user_attrs=sqlite_attrs.assemble_attrs(attr_parts, len(ids)),
     )
 
 
@@ -341,7 +374,7 @@ def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[T
 
 
 class _ChunkJob:
-    """Reads one chunk of trial ids: (pivot rows as float array, {attr key: (ids, values)})."""
+    """Reads one chunk of trial ids: trial columns and the pivot rows as a float array."""
 
     def __init__(
         self,
@@ -350,11 +383,9 @@ class _ChunkJob:
         names: Callable[[], List[str]],
         k: int,
         schema: SqliteSchema,
-        keys: Optional[Sequence[str]] = None,
     ):
         self.engine, self.study_id, self.names_of, self.k = engine, study_id, names, k
         self.schema = schema
-        self.keys = None if keys is None else list(keys)
 
     def _pivot_sql(self, names: Sequence[str], with_values: bool, with_trial: bool) -> str:
         """One row per trial: [its trial columns,] parameters [and objective values]."""
@@ -387,14 +418,13 @@ class _ChunkJob:
         )
 
     def __call__(self, span: Tuple[int, int]) -> Tuple[Any, ...]:
-        """(ids, numbers, states, start texts, end texts, params + values, attrs) of the
-        study's trials with ids in ``span``."""
+        """(ids, numbers, states, start texts, end texts, params + values) of the study's
+        trials with ids in ``span``."""
         lo, hi = span
         head: List[Any] = [(), (), (), (), ()]
         blocks = []
         with self.engine.connect() as conn:
             raw = _raw(conn)
-            attrs = self._attrs(raw, lo, hi, self.keys) if self.keys != [] else {}
             all_names = self.names_of()
             step = MAX_JOINS - self.k - 1
             groups = [all_names[i : i + step] for i in range(0, len(all_names), step)] or [[]]
@@ -418,58 +448,4 @@ class _ChunkJob:
             list(head[3]),
             list(head[4]),
             pivot,
-            attrs,
         )
-
-    @staticmethod
-    def _attrs(
-        raw: sqlite3.Connection, lo: int, hi: int, keys: Optional[List[str]] = None
-    ) -> Dict[str, Tuple[np.ndarray, List[Any]]]:
-        out: Dict[str, Tuple[np.ndarray, List[Any]]] = {}
-        only = "" if keys is None else f" AND key IN ({', '.join('?' for _ in keys)})"
-        rows = raw.execute(
-            "SELECT key, group_concat(trial_id), '[' || group_concat(ifnull(value_json, 'null')) || ']'"
-            f" FROM trial_user_attributes WHERE trial_id BETWEEN ? AND ?{only} GROUP BY key",
-            (lo, hi, *(keys or ())),
-        ).fetchall()
-        for key, id_text, values_text in rows:
-            ids = np.array(id_text.split(","), dtype=np.int64)
-            try:
-                vals = json.loads(values_text)
-                if len(vals) != len(ids):
-                    raise ValueError("length mismatch")
-            except ValueError:
-                ids, vals = _attrs_one_by_one(raw, key, lo, hi)
-            out[key] = (ids, vals)
-        return out
-
-
-def _attrs_one_by_one(
-    raw: sqlite3.Connection, key: str, lo: int, hi: int
-) -> Tuple[np.ndarray, List[Any]]:
-    ids, vals = [], []
-    for tid, text in raw.execute(
-        "SELECT trial_id, value_json FROM trial_user_attributes WHERE key = ? AND trial_id BETWEEN ? AND ?",
-        (key, lo, hi),
-    ):
-        try:
-            v = json.loads(text) if text is not None else None
-        except ValueError:
-            v = text  # not JSON: keep the text as it is
-        ids.append(tid)
-        vals.append(v)
-    return np.array(ids, dtype=np.int64), vals
-
-
-def _assemble_attrs(
-    parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]], n: int
-) -> Dict[str, np.ndarray]:
-    out: Dict[str, np.ndarray] = {}
-    for key in sorted(parts):
-        cols = [(pos, attr_column(vals)) for pos, vals in parts[key]]
-        numeric = all(c.dtype.kind == "f" for _, c in cols)
-        col = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
-        for pos, c in cols:
-            col[pos] = c
-        out[key] = col
-    return out

@@ -63,6 +63,11 @@ def _distributions(n_params: int) -> Dict[str, dict]:
     return out
 
 
+def _round_digits(x: np.ndarray, digits: int) -> np.ndarray:
+    """Round to ``digits`` significant digits (through their decimal text)."""
+    return np.array([float(f"{v:.{digits}g}") for v in x.tolist()])
+
+
 def make_bulk_db(
     path: str,
     n_trials: int,
@@ -99,7 +104,11 @@ def make_bulk_db(
         elif d["name"] == "IntDistribution":
             params[name] = rng.integers(a["low"], a["high"] + 1, n).astype(float)
         elif a["log"]:
-            params[name] = np.exp(rng.uniform(math.log(a["low"]), math.log(a["high"]), n))
+            # rounded to 12 digits: exp() may differ in the last bit between C libraries,
+            # and the golden CSV must not depend on the machine it runs on
+            params[name] = _round_digits(
+                np.exp(rng.uniform(math.log(a["low"]), math.log(a["high"]), n)), 12
+            )
         else:
             params[name] = rng.uniform(a["low"], a["high"], n)
     numbers = np.arange(start_number, start_number + n)

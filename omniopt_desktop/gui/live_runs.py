@@ -203,6 +203,8 @@ class RunPoller(QObject):
     def poll_now(self) -> TaskHandle | None:
         if self._handle is not None and not self._handle.is_done:
             return self._handle
+        if self.is_finished and not self._needs_full:
+            return None  # nothing changes any more (a new monitor window still gets trials)
         was_active = self.active
         self._timer.stop()
         if self._prompts is None:
@@ -240,8 +242,10 @@ class RunPoller(QObject):
             state.check_cancelled()
             st = self.monitor.poll()
             self._remember_end(st)
-            if not want_trials or (st.stale and not full):
+            if not want_trials:
                 return LiveUpdate(st)
+            if st.stale:  # nothing new; a full update is owed until a poll gets through
+                return LiveUpdate(st, None, full)
             if self.converter is None:
                 from ..analysis.status_trials import StatusConverter
 

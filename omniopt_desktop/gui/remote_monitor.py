@@ -126,7 +126,8 @@ class RemoteMonitorWindow(QMainWindow):
             parts.append(f"best {best['value']:.6g} (trial {best['number']})")
         if st.reason:
             parts.append(st.reason)
-        text = " · ".join(parts)
+        where = f"<span style='color:#666'>{self.record.run_id} on {self.record.host}</span>"
+        text = " · ".join(parts) + f"<br>{where}"
         if st.stale:
             text += (
                 f"<br><span style='color:#b35900'>STALE — the cluster did not answer, last known "
@@ -134,7 +135,7 @@ class RemoteMonitorWindow(QMainWindow):
                 f"{_escape(st.error or '')}</span>"
             )
         elif st.finished:
-            text += "<br>The run has ended: <i>Fetch snapshot</i> opens its database offline."
+            text += " — the run has ended: <i>Fetch snapshot</i> opens its database offline."
         self.header.setText(text)
         self.cancel_button.setEnabled(not st.finished and self._cancel_action is not None)
 

@@ -293,6 +293,14 @@ class RunsPanel(QWidget):
     def _update_buttons(self) -> None:
         r = self.selected()
         self.open_button.setEnabled(bool(r and (r.db_path or r.kind == "remote")))
+        live = bool(r and r.kind == "remote" and (self._may_be_live(r) or not r.db_path))
+        self.open_button.setText("Open live &monitor" if live else "Open &results")
+        self.open_button.setToolTip(
+            "Watch the selected cluster run: its trials in the analysis views, its jobs, "
+            "Cancel and Fetch snapshot"
+            if live
+            else "Open the selected run's results in the analysis view"
+        )
         if r is not None and r.kind == "remote":
             self.stop_button.setEnabled(self._may_be_live(r))
         else:

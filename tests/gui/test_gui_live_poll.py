@@ -143,3 +143,18 @@ def test_monitor_window_gets_all_trials_then_the_new_ones(qtbot, tasks, tmp_path
     assert "ended" in w.header.text() and not w.cancel_button.isEnabled()
     w.close()
     assert not poller.active
+
+
+def test_monitor_opened_while_the_cluster_is_silent_gets_the_trials_later(qtbot, tasks, tmp_path):
+    script = [stale(), stale(), status([trial(0), trial(1)]), finished_status([])]
+    live, runs, _ = _live(tasks, script)
+    poller = live.poller(demo_record(tmp_path))
+    w = RemoteMonitorWindow(poller, tasks=tasks)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitUntil(lambda: w.updates >= 1, timeout=10000)
+    assert "STALE" in w.header.text() and w.panel.model.cols is None
+    with qtbot.waitSignal(poller.finished, timeout=10000):
+        pass
+    assert w.panel.model.cols.number.tolist() == [0, 1]
+    w.close()

@@ -7,6 +7,9 @@
     <run>/trials/<number>/      command.txt, stdout.txt, stderr.txt, status.json
     <run>/logs/                 controller.log, worker-<id>.log
     <run>/snapshots/            consistent copies of the database taken for download
+    <run>/slurm/                controller.sh, worker.sh (cluster runs)
+    <run>/controller.json       the controller job's state and reason (cluster runs)
+    <run>/jobs.txt              every SLURM job of the run: "<id> ctl|wrk <count> <unix time>"
 
 Python 3.9+, stdlib only.
 """
@@ -26,6 +29,10 @@ TRIALS_DIR = "trials"
 LOGS_DIR = "logs"
 SNAPSHOTS_DIR = "snapshots"
 STOP_FILE = "STOP"  # present: workers finish their trial and exit (cancel / Ctrl-C)
+CONTROLLER_SCRIPT = "slurm/controller.sh"
+WORKER_SCRIPT = "slurm/worker.sh"
+CONTROLLER_STATE = "controller.json"
+JOBS_FILE = "jobs.txt"
 
 
 def trial_dir(run_dir: PathLike, number: int) -> str:

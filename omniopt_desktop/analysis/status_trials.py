@@ -11,6 +11,7 @@ name is inferred from its values. No Qt, no Optuna.
 from __future__ import annotations
 
 import math
+import warnings
 from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 
@@ -138,10 +139,13 @@ class StatusConverter:
         if not rows:
             return self.empty()
         n, k = len(rows), self.info.n_objectives
-        for t in rows:
-            for name in t.get("params") or {}:
-                if name not in self.params:
-                    self.params[name] = _infer(name, (r.get("params", {}).get(name) for r in rows))
+        plist = [t.get("params") or {} for t in rows]
+        seen: Dict[str, None] = {}
+        for p in plist:
+            seen.update(dict.fromkeys(p))
+        for name in seen:
+            if name not in self.params:
+                self.params[name] = _infer(name, (p.get(name) for p in plist))
         values = np.full((n, k), np.nan)
         for i, t in enumerate(rows):
             vs = t.get("values")
@@ -150,12 +154,7 @@ class StatusConverter:
                     values[i, j] = np.nan if v is None else float(v)
         param_cols: Dict[str, np.ndarray] = {}
         for name in self.params:
-            col = np.full(n, np.nan)
-            info_p = self.params[name]
-            for i, t in enumerate(rows):
-                p = t.get("params") or {}
-                if name in p:
-                    col[i], info_p = _internal(info_p, p[name])
+            col, info_p = _column(self.params[name], [p.get(name) for p in plist])
             self.params[name] = _widened(info_p, col, name in self.declared)
             if name in self.declared or not np.isnan(col).all():
                 param_cols[name] = col
@@ -164,17 +163,62 @@ class StatusConverter:
             if any(key in t for t in rows):
                 attrs[A.PREFIX + key] = attr_column([t.get(key) for t in rows])
         utc = self.naive_is_utc
+        start = _epochs([t.get("start") for t in rows], utc)
+        complete = _epochs([t.get("end") for t in rows], utc)
         return TrialColumns(
             study=self.info,
             number=np.array([int(t["number"]) for t in rows], dtype=np.int64),
             state=np.array([STATE_BY_NAME.get(str(t.get("state")), -1) for t in rows], np.int8),
             values=values,
-            start=np.array([to_epoch(t.get("start"), utc) for t in rows], dtype=np.float64),
-            complete=np.array([to_epoch(t.get("end"), utc) for t in rows], dtype=np.float64),
+            start=start,
+            complete=complete,
             params=param_cols,
             param_info={name: self.params[name] for name in param_cols},
             user_attrs=attrs,
         )
+
+
+def _column(info: ParamInfo, raw: list) -> tuple[np.ndarray, ParamInfo]:
+    """One parameter's internal values (NaN where absent) and its possibly grown info."""
+    if info.kind is not ParamKind.CATEGORICAL:
+        try:
+            return np.array(raw, dtype=np.float64), info  # None becomes NaN
+        except (TypeError, ValueError):
+            pass  # a value that is no number: one by one below
+    col = np.full(len(raw), np.nan)
+    index = {(type(c), c): float(i) for i, c in enumerate(info.choices)}
+    for i, v in enumerate(raw):
+        if v is None:
+            continue
+        if info.kind is ParamKind.CATEGORICAL:
+            try:
+                col[i] = index[(type(v), v)]
+                continue
+            except (KeyError, TypeError):  # a new choice (or an unhashable one)
+                pass
+        col[i], info = _internal(info, v)
+        if info.kind is ParamKind.CATEGORICAL and len(info.choices) > len(index):
+            try:
+                index[(type(v), v)] = col[i]
+            except TypeError:
+                pass
+    return col, info
+
+
+def _epochs(texts: list, naive_is_utc: bool) -> np.ndarray:
+    """Datetime texts as unix seconds: numpy parses naive UTC texts at once; anything else
+    (an offset, local time, a foreign format) goes through :func:`to_epoch`."""
+    if naive_is_utc:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error")  # numpy warns about (and drops) UTC offsets
+                arr = np.array(texts, dtype="datetime64[us]")
+            out = arr.astype(np.int64).astype(np.float64) / 1e6
+            out[np.isnat(arr)] = np.nan
+            return out
+        except (ValueError, TypeError, Warning):
+            pass
+    return np.array([to_epoch(t, naive_is_utc) for t in texts], dtype=np.float64)
 
 
 def _widened(info: ParamInfo, col: np.ndarray, declared: bool) -> ParamInfo:

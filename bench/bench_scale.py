@@ -295,6 +295,7 @@ def main() -> int:
         help="profile one worker's trials (phases, SQL statements, cProfile) at --prefill trials "
         "with --ask-running RUNNING trials of other workers",
     )  # fmt: skip
+    ap.add_argument("--top", type=int, default=25, help="cProfile lines shown by --profile")
     args = ap.parse_args()
     import optuna
 
@@ -305,11 +306,11 @@ def main() -> int:
     ok = True
     try:
         if args.profile:
-            from scale_profile import profile
+            from scale_profile import compare
 
             for kind in kinds:
                 running = int(args.ask_running.split(",")[-1])
-                profile(backends, kind, args.prefill, running, args.repeat, 30)
+                compare(backends, kind, args.prefill, running, args.repeat, args.top)
             return 0
         if args.ask_cost:
             sizes = [int(x) for x in args.ask_sizes.split(",")]

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import statistics
 import tempfile
 import time
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, List, Tuple
 
 PHASES = ("counts", "ask", "budget", "suggest", "attrs", "tell", "program")
 
@@ -69,7 +70,29 @@ def _other_workers_running(url: str, name: str, running: int) -> None:
         st.set_trial_system_attr(t._trial_id, LEASE_KEY, make_lease(f"other{i}", "h", 3600.0))
 
 
-def profile(backends: Any, kind: str, prefill: int, running: int, repeat: int, top: int) -> None:
+def compare(backends: Any, kind: str, prefill: int, running: int, repeat: int, top: int) -> None:
+    """:func:`profile` with the worker's caches off (``OMNIOPT_WORKER_CACHE=0``: Optuna's own
+    cache and writes) and on, one after the other; then the ratio of the engine times."""
+    from omniopt_desktop.engine.trial_cache import ENV
+
+    totals = {}
+    for setting in ("0", "1"):
+        os.environ[ENV] = setting
+        try:
+            totals[setting] = profile(backends, kind, prefill, running, repeat, top, setting)
+        finally:
+            os.environ.pop(ENV, None)
+    print(
+        f"\n{kind}: engine ms per trial, caches off {totals['0'][0]:.1f} ({totals['0'][1]:.1f} "
+        f"statements/appends) -> on {totals['1'][0]:.1f} ({totals['1'][1]:.1f}); "
+        f"ratio {totals['1'][0] / totals['0'][0]:.2f}; load {os.getloadavg()[0]:.1f}\n",
+        flush=True,
+    )
+
+
+def profile(
+    backends: Any, kind: str, prefill: int, running: int, repeat: int, top: int, setting: str = ""
+) -> Tuple[float, float]:
     from support import scale as S
 
     import omniopt_desktop.engine.worker as W
@@ -119,22 +142,30 @@ def profile(backends: Any, kind: str, prefill: int, running: int, repeat: int, t
         prof.disable()
     finally:
         W.is_surplus, W.run_program = real_surplus, real_run
+    caches = {"0": ", caches off", "1": ", caches on"}.get(setting, "")
     print(
-        f"\n{kind}: one worker, {prefill} COMPLETE + {running} RUNNING trials of other workers, "
-        f"{repeat} trials (median ms per trial; {unit} per trial)"
+        f"\n{kind}{caches}: one worker, {prefill} COMPLETE + {running} RUNNING trials of other "
+        f"workers, {repeat} trials (median ms per trial; {unit} per trial); load "
+        f"{os.getloadavg()[0]:.1f}"
     )
-    total = 0.0
+    total, n_ops = 0.0, 0.0
     for p in PHASES:
         med = statistics.median(m.times.get(p, [0.0])) * 1000
         if p != "program":
             total += med
-        ops = m.ops.get(p, 0) / repeat if engine is not None else _journal_ops(m, p, repeat)
+        if engine is not None:
+            ops = m.ops.get(p, 0) / repeat
+            n_ops += ops
+        else:
+            ops = _journal_ops(m, p, repeat)
+            n_ops += m.ops.get(f"{p}:append_logs", 0) / repeat
         print(f"  {p:8s} {med:8.1f} ms   {ops}")
     print(f"  engine   {total:8.1f} ms   (sum of the medians above, program excluded)")
     s = io.StringIO()
     st = pstats.Stats(prof, stream=s).sort_stats("cumulative")
     st.print_stats(top)
     print("\n".join(line for line in s.getvalue().splitlines() if line.strip())[:6000])
+    return total, n_ops
 
 
 def _counting(m: Meter, name: str, fn: Callable[..., Any]) -> Callable[..., Any]:

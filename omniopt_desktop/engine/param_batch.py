@@ -22,8 +22,10 @@ Item = Tuple[int, str, float, Any]  # trial_id, name, internal value, distributi
 @contextlib.contextmanager
 def batched_params(storage: Any) -> Iterator[None]:
     """Hold back ``set_trial_param`` calls on ``storage`` in this thread; write them at the end."""
+    from .trial_cache import enabled
+
     local = getattr(storage, "param_batch", None)
-    if local is None or getattr(local, "items", None) is not None:
+    if local is None or getattr(local, "items", None) is not None or not enabled():
         yield  # not a storage of ours, or already batching: nothing to do
         return
     local.items = []

@@ -25,15 +25,24 @@ the caller keeps Optuna's own cache.
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any, Container, Dict, List, Optional, Set, Tuple
 
 from optuna.trial import TrialState
+
+ENV = "OMNIOPT_WORKER_CACHE"
+
+
+def enabled() -> bool:
+    """``OMNIOPT_WORKER_CACHE=0`` turns this module and the batched parameter writes off
+    (Optuna's own caches and writes, for comparisons)."""
+    return os.environ.get(ENV, "1").strip() not in ("0", "off", "no")
 
 
 def incremental_cache(backend: Any) -> Optional[Any]:
     """An :class:`IncrementalCache` over Optuna's ``RDBStorage`` ``backend`` (None if this
     Optuna lacks the internals it needs)."""
-    cls = _cache_class()
+    cls = _cache_class() if enabled() else None
     return None if cls is None else cls(backend)
 
 
@@ -256,6 +265,8 @@ class JournalTally:
 def journal_tally(storage: Any) -> Optional[Tuple[Any, JournalTally]]:
     """(journal storage, its tally) when ``storage`` is a journal with the needed internals."""
     inner = getattr(storage, "inner", storage)
+    if not enabled():
+        return None
     if not all(hasattr(inner, a) for a in ("_thread_lock", "_replay_result", "_sync_with_backend")):
         return None
     if not hasattr(inner._replay_result, "_study_id_to_trial_ids"):
@@ -272,6 +283,9 @@ def journal_class() -> Any:
     the unfinished trials (:class:`JournalTally`) instead of the whole study."""
     from optuna.storages import JournalStorage
 
+    if not enabled():
+        return JournalStorage
+
     class TallyingJournalStorage(JournalStorage):  # type: ignore[misc,valid-type]
         def get_all_trials(
             self, study_id: int, deepcopy: bool = True, states: Optional[Container[Any]] = None
@@ -279,11 +293,11 @@ def journal_class() -> Any:
             journal = journal_tally(self)
             if journal is None or states is None or any(s in states for s in _FINISHED):
                 return super().get_all_trials(study_id, deepcopy, states)
+            if study_id not in self._replay_result._studies:  # unknown yet: Optuna's answer
+                return super().get_all_trials(study_id, deepcopy, states)
             with self._thread_lock:
-                if study_id not in self._replay_result._studies:
-                    return super().get_all_trials(study_id, deepcopy, states)
                 out = [t for t in journal[1]._update(self, study_id) if t.state in states]
-                out.sort(key=lambda t: t.number)
-                return copy.deepcopy(out) if deepcopy else out
+            out.sort(key=lambda t: t.number)
+            return copy.deepcopy(out) if deepcopy else out
 
     return TallyingJournalStorage

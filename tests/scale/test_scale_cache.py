@@ -169,3 +169,39 @@ def test_journal_counts_follow_other_writers(tmp_path):
         got = [(t.number, t.state) for t in me.get_all_trials(sid, deepcopy=False, states=states)]
         want = [t for t in fresh_trials(other, sid) if states is None or t.state in states]
         assert got == [(t.number, t.state) for t in want]
+
+
+def _tpe_run(url, incremental):
+    """My TPE proposals while another handle asks, suggests and tells around me."""
+    import random
+
+    from omniopt_desktop.engine.window_sampler import windowed_tpe
+
+    me = open_storage(url, workers=2, incremental=incremental)
+    ensure_study(me, NAME, ["minimize"])
+    sampler = windowed_tpe(seed=1, multivariate=True, constant_liar=True, n_startup_trials=5)
+    my_study = optuna.load_study(study_name=NAME, storage=me, sampler=sampler)
+    _, other_study = _open(url, incremental=False)
+    rnd, running, proposals = random.Random(5), [], []
+    for _ in range(25):
+        t = other_study.ask()
+        _suggest(t)
+        running.append(t)
+        if len(running) > 3:  # the other worker finishes its oldest trial, or it fails
+            done = running.pop(0)
+            if rnd.random() < 0.8:
+                other_study.tell(done, (done.params["x"] - 1.0) ** 2)
+            else:
+                other_study.tell(done, state=TrialState.FAIL)
+        mine = my_study.ask()
+        _suggest(mine)
+        proposals.append((mine.params["x"], mine.params["n"]))
+        my_study.tell(mine, (mine.params["x"] - 1.0) ** 2)
+    return proposals
+
+
+def test_tpe_proposes_the_same_with_the_incremental_cache(tmp_path):
+    """The sampler sees the same study through the incremental cache as through Optuna's."""
+    a = _tpe_run(f"sqlite:///{tmp_path}/a.db", incremental=True)
+    b = _tpe_run(f"sqlite:///{tmp_path}/b.db", incremental=False)
+    assert a == b

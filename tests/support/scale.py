@@ -175,6 +175,7 @@ class Audit:
     lost: List[int] = field(default_factory=list)  # result on disk/log, not COMPLETE in the db
     doubled: List[int] = field(default_factory=list)  # told twice, or COMPLETE beyond n_trials
     running: List[int] = field(default_factory=list)
+    rerun: List[int] = field(default_factory=list)  # a dead worker's result, computed again
     failed_reasons: Dict[str, int] = field(default_factory=dict)
     engine_gaps: List[float] = field(default_factory=list)  # s between a worker's programs
     runtimes: List[float] = field(default_factory=list)
@@ -191,7 +192,8 @@ class Audit:
     def line(self) -> str:
         return (
             f"lost {len(self.lost)}, doubled {len(self.doubled)}, left RUNNING "
-            f"{len(self.running)}: {'OK' if self.ok else 'BROKEN'}"
+            f"{len(self.running)}{f', re-run {len(self.rerun)}' if self.rerun else ''}: "
+            f"{'OK' if self.ok else 'BROKEN'}"
         )
 
 
@@ -203,7 +205,9 @@ def audit(run_dir: str, url: str, study_name: str, n_trials: int, since_number: 
     ``since_number`` and above.
 
     Lost: a trial a worker logged COMPLETE, or whose ``status.json`` says COMPLETE, that is not
-    COMPLETE in the storage. Doubled: a trial logged COMPLETE twice, or more COMPLETE trials in
+    COMPLETE in the storage — except a trial whose worker was killed between writing
+    ``status.json`` and telling (never logged), failed "worker lost" and retried to COMPLETE:
+    that one is counted as re-run. Doubled: a trial logged COMPLETE twice, or more COMPLETE trials in
     the study than ``n_trials``. Engine time per trial: the gap between the end of a worker's
     program and the start of its next one (tell, bookkeeping, ask, program start).
     """
@@ -238,10 +242,17 @@ def audit(run_dir: str, url: str, study_name: str, n_trials: int, since_number: 
                     on_disk.add(int(name))
         except (OSError, ValueError):
             continue
+    retried_ok = {t.user_attrs.get(A.RETRY_OF) for t in trials if t.state == TrialState.COMPLETE}
     for n in sorted(set(told) | on_disk):
         t = by_number.get(n)
-        if t is None or t.state != TrialState.COMPLETE:
-            a.lost.append(n)
+        if t is not None and t.state == TrialState.COMPLETE:
+            continue
+        if n not in told and t is not None and n in retried_ok:
+            # its worker died (SIGKILL) after writing status.json, before telling: the trial
+            # was failed "worker lost" and its retry is COMPLETE; re-run, not lost
+            a.rerun.append(n)
+            continue
+        a.lost.append(n)
     per_worker: Dict[str, List[Any]] = {}
     for t in trials:
         if t.number < since_number:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 
 from ..study import run_layout as L
 from .tasks import TaskHandle
@@ -93,8 +93,19 @@ class ExampleRun(QObject):
         if db is None:
             return
         self.analysis = open_analysis(self.window, db, follow=follow)
-        if self.analysis is not None:
-            self.analysis_opened.emit(self.analysis)
+        if self.analysis is None:
+            return
+        panel = getattr(self.analysis, "panel", None)
+        if panel is not None:
+            panel.loaded.connect(self._first_view, Qt.ConnectionType.SingleShotConnection)
+        self.analysis_opened.emit(self.analysis)
+
+    def _first_view(self) -> None:
+        """Start on a plot that grows as trials finish (not the summary text)."""
+        panel = self.analysis.panel
+        cols = panel.model.cols
+        multi = cols is not None and cols.study.is_multi_objective
+        panel.show_view("pareto" if multi else "history")
 
     def _run_ended(self) -> None:
         if self.analysis is None:

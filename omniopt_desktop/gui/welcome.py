@@ -185,6 +185,10 @@ class WelcomePage(QWidget):
             item.setData(Qt.ItemDataRole.UserRole, p)
             item.setToolTip(p)
             self.recent.addItem(item)
+        if not paths:
+            item = QListWidgetItem("None yet: the studies you open or save appear here.")
+            item.setFlags(Qt.ItemFlag.NoItemFlags)
+            self.recent.addItem(item)
 
     def run_button(self, folder: str) -> QPushButton:
         """The ▶ Run button of the example in ``folder`` (e.g. ``quadratic``)."""

@@ -7,6 +7,7 @@ import os
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QImage
 from support.gui_helpers import wait_task
 
 from omniopt_desktop.analysis.columns import TrialState
@@ -15,13 +16,24 @@ from omniopt_desktop.gui.quick_start import fresh_run_dir
 from omniopt_desktop.study import run_layout as L
 
 
+def _check_screenshot(widget, path: str) -> None:
+    """Render ``widget`` to ``path`` and check it is not blank (set OO_SCREENSHOTS_DIR=
+    docs/screenshots to refresh the guide's picture)."""
+    assert widget.grab().save(path), path
+    img = QImage(path)
+    assert img.width() >= 600 and img.height() >= 400, path
+    colours = {img.pixel(x, y) for x in range(0, img.width(), 7) for y in range(0, img.height(), 7)}
+    assert len(colours) > 20, f"{path} looks blank"
+
+
 def _complete(analysis) -> int:
     cols = analysis.panel.model.cols
     return 0 if cols is None else cols.count(TrialState.COMPLETE)
 
 
 @pytest.mark.slow
-def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window):
+def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window, tmp_path):
+    shots = os.environ.get("OO_SCREENSHOTS_DIR") or str(tmp_path)
     welcome = window.welcome
     qtbot.waitUntil(welcome.quick_start.isVisible, timeout=10000)
     assert welcome.quick_button.text() == "▶  Run the quadratic example"
@@ -40,7 +52,7 @@ def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window):
     qtbot.waitUntil(lambda: run.analysis is not None, timeout=60000)
     analysis = run.analysis
     try:
-        _watch_live(qtbot, window, run, analysis)
+        _watch_live(qtbot, window, run, analysis, shots)
     finally:  # it follows files: it must not outlive the main window and its task runner
         analysis.set_following(False)
         analysis.close()
@@ -52,13 +64,18 @@ def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window):
             analysis.deleteLater()
 
 
-def _watch_live(qtbot, window, run, analysis):
+def _watch_live(qtbot, window, run, analysis, shots):
     assert analysis.isVisible() and analysis.follow_action.isChecked()
     assert analysis.path == os.path.join(run.run_dir, L.SQLITE_DB)
     seen = []  # (complete trials, run still going) at every model change
     analysis.panel.model.columns_changed.connect(
         lambda: seen.append((_complete(analysis), not run.run.is_done))
     )
+    # a few seconds in: the plots show the first trials (the guide's picture)
+    qtbot.waitUntil(lambda: _complete(analysis) >= 12 or run.run.is_done, timeout=120000)
+    assert analysis.panel.current_view() is analysis.panel.views["history"]
+    analysis.panel.flush()
+    _check_screenshot(analysis, os.path.join(shots, "quick-start-live.png"))
     wait_task(qtbot, run.run, timeout=180000)
     assert run.is_done
 

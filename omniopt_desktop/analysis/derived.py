@@ -295,17 +295,31 @@ def worker_labels(cols: TrialColumns) -> Tuple[List[str], np.ndarray]:
     for key in (A.WORKER, A.HOSTNAME):
         col = cols.user_attrs.get(key)
         if col is not None:
-            index: Dict[str, int] = {}
-            idx = np.fromiter(
-                (
-                    index.setdefault("?" if (v is None or v != v) else str(v), len(index))
-                    for v in col
-                ),
-                dtype=np.int64,
-                count=len(col),
-            )
-            return list(index), idx
+            return _factorize(col)
     return ["?"], np.zeros(len(cols), dtype=int)
+
+
+def _factorize(col: np.ndarray) -> Tuple[List[str], np.ndarray]:
+    """Distinct labels of a column in order of first appearance, and each row's index.
+    Only the few distinct values go through Python one by one; missing ones are '?'."""
+    values = col.tolist()
+    try:
+        distinct = list(dict.fromkeys(values))  # NaN objects may repeat here: harmless
+    except TypeError:  # unhashable values (lists from JSON): by their text
+        values = ["?" if (v is None or v != v) else str(v) for v in values]
+        distinct = list(dict.fromkeys(values))
+    labels: Dict[str, int] = {}
+    code = {}
+    for v in distinct:
+        text = "?" if (v is None or v != v) else str(v)
+        code[_key(v)] = labels.setdefault(text, len(labels))
+    idx = np.fromiter(map(code.__getitem__, map(_key, values)), dtype=np.int64, count=len(values))
+    return list(labels), idx
+
+
+def _key(v: object) -> object:
+    """A dict key that finds every NaN (NaN != NaN) in one place."""
+    return "\x00nan" if v != v else v
 
 
 def merged_segments(

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import warnings
 from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
 
@@ -105,13 +104,10 @@ def _decode(
     values_text: str,
     known: List[str],
 ) -> Attrs:
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # a text numpy cannot read to its end: ValueError
-        try:
-            ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
-            codes = np.fromstring(codes_text, dtype=np.int64, sep=",")
-        except DeprecationWarning as e:
-            raise ValueError(str(e)) from e
+    # SQLite wrote these texts of integers: numpy reads them whole (a short read would show
+    # in the lengths checked below)
+    ids = np.fromstring(ids_text, dtype=np.int64, sep=",")
+    codes = np.fromstring(codes_text, dtype=np.int64, sep=",")
     values = json.loads(values_text)
     if not (len(ids) == len(codes) == len(values) == n):
         raise ValueError("length mismatch")

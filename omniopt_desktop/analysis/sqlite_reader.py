@@ -18,7 +18,7 @@ import os
 import pathlib
 import sqlite3
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -31,6 +31,8 @@ from .distributions import parse_distribution
 
 CHUNK = 25_000  # trials per chunk
 MAX_JOINS = 60  # SQLite allows 64 tables in one join
+INLINE_TRIALS = 2_000  # a poll reading fewer new trials runs in the calling thread
+WALK_MARGIN = 64  # trials below the lowest number wanted before a backward walk stops
 REQUIRED_TABLES = ("studies", "study_directions", "trials", "trial_params", "trial_values")
 METRIC_NAMES_KEY = "study:metric_names"
 _STATE_SQL = (
@@ -111,10 +113,11 @@ def read_schema(conn: Any, path: str) -> SqliteSchema:
     return SqliteSchema(tables, "value_type" in cols, version, major >= 5)
 
 
-def list_studies(conn: Any) -> List[StudyRow]:
+def list_studies(conn: Any, counts: bool = True) -> List[StudyRow]:
+    """The studies in the file; ``n_trials`` is -1 unless ``counts`` (a count costs a scan)."""
+    count = "(SELECT count(*) FROM trials t WHERE t.study_id = s.study_id)" if counts else "-1"
     rows = _raw(conn).execute(
-        "SELECT s.study_id, s.study_name, (SELECT count(*) FROM trials t WHERE t.study_id = s.study_id)"
-        " FROM studies s ORDER BY s.study_id"
+        f"SELECT s.study_id, s.study_name, {count} FROM studies s ORDER BY s.study_id"
     )
     return [StudyRow(int(a), str(b), int(c)) for a, b, c in rows]
 
@@ -197,7 +200,7 @@ def read_sqlite(
     try:
         with db.connect() as conn:
             schema = read_schema(conn, path)
-            studies = list_studies(conn)
+            studies = list_studies(conn, counts=after_number is None)
             study = pick_study(studies, study_name, path)
             info = _study_info(conn, study, path)
             wanted: Optional[np.ndarray] = None
@@ -236,7 +239,8 @@ def read_sqlite(
         results: List[Any] = []
         attrs: List[sqlite_attrs.Attrs] = []
         if ranges:
-            pool = ThreadPoolExecutor(max_workers=max(1, threads))
+            small = wanted is not None and len(wanted) <= INLINE_TRIALS
+            pool: Any = _Inline() if threads <= 1 or small else ThreadPoolExecutor(threads)
             try:
                 # parameter names are looked up while the first chunks of attributes are read
                 names_job = pool.submit(_param_names_of, db, ranges[0][0], ranges[-1][1])
@@ -332,15 +336,31 @@ def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np
 def _trial_ids(
     conn: Any, study_id: int, after: int, numbers: Optional[Sequence[int]]
 ) -> np.ndarray:
-    """Ids of the study's trials numbered above ``after`` or listed in ``numbers``."""
-    extra = sorted({int(x) for x in (() if numbers is None else numbers)})[:500]
-    sql = (
-        "SELECT trial_id FROM trials WHERE study_id = ? AND (number > ?"
-        + "".join(" OR number = ?" for _ in extra)
-        + ")"
+    """Ids of the study's trials numbered above ``after`` or listed in ``numbers``.
+
+    Optuna numbers a study's trials in the order of their ids, so the newest trials are found
+    by walking the study's index backwards from the end, stopping below the lowest number
+    wanted (plus a margin, in case two trials were ever numbered out of order).
+    """
+    extra = {int(x) for x in (() if numbers is None else numbers)}
+    lowest = min([after + 1, *extra])
+    found: List[int] = []
+    below = 0
+    cursor = _raw(conn).execute(
+        "SELECT trial_id, number FROM trials WHERE study_id = ? ORDER BY trial_id DESC",
+        (study_id,),
     )
-    rows = _raw(conn).execute(sql, [study_id, int(after), *extra]).fetchall()
-    return np.array([r[0] for r in rows], dtype=np.int64)
+    for trial_id, number in cursor:
+        if number is None or number > after or number in extra:
+            found.append(trial_id)
+        if number is not None and number < lowest:
+            below += 1
+            if below >= WALK_MARGIN:
+                break
+        else:
+            below = 0
+    cursor.close()
+    return np.array(found, dtype=np.int64)
 
 
 def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[Tuple[str, str]]:
@@ -371,6 +391,22 @@ def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[T
             found.append((first[0], first[1], name, latest[0]))
     # in order of first use: the order the objective suggested them (as a journal replays)
     return [(name, dj) for _, _, name, dj in sorted(found)]
+
+
+class _Inline:
+    """An executor that runs work at once in the calling thread: small reads do not pay for
+    starting threads."""
+
+    def submit(self, fn: Callable[..., Any], *args: Any) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(fn(*args))
+        except BaseException as e:  # noqa: BLE001 - handed over like a pool's future does
+            future.set_exception(e)
+        return future
+
+    def shutdown(self, wait: bool = True) -> None:
+        pass
 
 
 class _ChunkJob:

@@ -252,3 +252,43 @@ def test_older_schema_and_local_time_datetimes(tmp_path, monkeypatch):
         time.tzset()
     np.testing.assert_array_equal(cols.values[:, 0], b.values[:, 0])
     np.testing.assert_allclose(cols.start, b.start - 7200.0, atol=1e-6)
+
+
+def test_rare_and_odd_user_attrs_and_an_old_running_trial(tmp_path):
+    """Keys seen only mid-study, a key holding the reader's separator, a value that is not
+    JSON; a trial still running far below the newest ones is re-read by a poll."""
+    path = str(tmp_path / "bulk.db")
+    make_bulk_db(path, 300, n_params=3)
+    con = sqlite3.connect(path)
+    con.executemany(
+        "INSERT INTO trial_user_attributes (trial_id, key, value_json) VALUES (?, ?, ?)",
+        [(151, "rare", '"mid"'), (152, "rare", "7"), (200, "odd\x1fkey", '"x"')],
+    )
+    con.execute("UPDATE trials SET state='RUNNING', datetime_complete=NULL WHERE number=5")
+    con.commit()
+    cols = load_trials(path)
+    rare = cols.user_attrs["rare"]
+    assert rare[150] == "mid" and rare[151] == 7 and rare[0] is None
+    assert cols.user_attrs["odd\x1fkey"][199] == "x"
+    # the same with a value that is not JSON: kept as its text
+    con.execute(
+        "UPDATE trial_user_attributes SET value_json='not json' WHERE key='rare' AND trial_id=151"
+    )
+    con.commit()
+    cols = load_trials(path)
+    assert cols.user_attrs["rare"][150] == "not json"
+    assert cols.user_attrs["oo_hostname"][10] == "node2"
+    # an incremental read: the old running trial (number 5) and the new ones
+    con.execute("UPDATE trials SET state='COMPLETE' WHERE number=5")
+    con.commit()
+    con.close()
+    make_bulk_db(path, 10, n_params=3, create=False, start_number=300, seed=3)
+    new = load_trials(path, after_number=299, numbers=[5])
+    assert list(new.number) == [5, *range(300, 310)]
+    assert new.state[0] == int(TrialState.COMPLETE)
+    merged = cols.merged(new)
+    full = load_trials(path)
+    np.testing.assert_array_equal(merged.state, full.state)
+    for key in full.user_attrs:
+        a, b = merged.user_attrs[key], full.user_attrs[key]
+        assert [x if x == x else None for x in a] == [x if x == x else None for x in b], key

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
@@ -33,6 +33,7 @@ from .settings import AppSettings
 from .tasks import TaskRunner
 
 Index = QModelIndex | QPersistentModelIndex
+STALE_GREY = "#7a7a7a"  # last known states: readable on light and dark themes, clearly not fresh
 
 
 @dataclass(frozen=True)
@@ -206,7 +207,7 @@ class RunsModel(QAbstractTableModel):
                 tip += f"\nSTALE — last known states shown; the cluster did not answer: {r.stale}"
             return tip
         if r.stale and role == Qt.ItemDataRole.ForegroundRole:
-            return QPalette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
+            return QColor(STALE_GREY)
         if r.stale and role == Qt.ItemDataRole.FontRole:
             font = QFont()
             font.setItalic(True)

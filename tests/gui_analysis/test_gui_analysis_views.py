@@ -224,3 +224,78 @@ def test_timeline_joins_bars_narrower_than_a_pixel_until_zoomed_in(qtbot):
     assert v.drawn_segments < 100  # joined: 0.1 s gaps are far below a pixel
     v.plot.getViewBox().setXRange(T0, T0 + 20, padding=0)
     qtbot.waitUntil(lambda: v.drawn_segments >= 20, timeout=5000)
+
+
+def _later_trials(first, last, done_from_before=()):
+    """Trials ``first..last`` (complete, value = number / 2) plus re-read ones now complete."""
+    from dataclasses import replace
+
+    base = single_objective()
+    numbers = np.array([*done_from_before, *range(first, last + 1)])
+    n = len(numbers)
+    rng = np.random.default_rng(int(first))
+    return replace(
+        base,
+        number=numbers,
+        state=np.ones(n, dtype=np.int8),
+        values=(numbers / 2.0).reshape(n, 1),
+        start=T0 + numbers * 10.0,
+        complete=T0 + numbers * 10.0 + 5,
+        params={
+            "x": rng.uniform(-5, 5, n),
+            "lr": 10 ** rng.uniform(-4, -1, n),
+            "act": rng.integers(0, 3, n).astype(float),
+        },
+        user_attrs={k: v[:1].repeat(n) for k, v in base.user_attrs.items()},
+    )
+
+
+def _points(item):
+    x, y = xy(item)
+    return sorted(zip(x.tolist(), y.tolist()))
+
+
+@pytest.mark.parametrize("flush_between", [True, False])
+def test_appended_points_equal_a_full_redraw(qtbot, flush_between):
+    """Live appends (a running trial that completed, new trials; one or two appends per
+    redraw) leave each view's items with the points a full redraw of the same trials draws."""
+    live = AnalysisPanel(single_objective())
+    qtbot.addWidget(live)
+    live.resize(1000, 700)
+    live.show()
+    keys = ("history", "slices", "scatter", "parallel", "timeline")
+    for key in keys:
+        live.show_view(key)
+    for key in keys:
+        live.show_view(key)
+        live.append_trials(_later_trials(6, 8, done_from_before=[5]))
+        if flush_between:
+            live.flush()
+        live.append_trials(_later_trials(9, 12))
+        live.flush()
+        live.model.append(_later_trials(13, 13))  # not redrawn yet: the next view draws it
+    fresh = AnalysisPanel(live.model.cols)
+    qtbot.addWidget(fresh)
+    fresh.show()
+    assert len(live.model.cols) == 14
+    for key in keys:
+        a, b = live.show_view(key), fresh.show_view(key)
+        if key == "history":
+            assert _points(a.points) == _points(b.points)
+            assert len(_points(a.points)) == 13  # 0, 1, 3, 4 and 5..13
+            assert _points(a.best_curve) == _points(b.best_curve)
+        elif key == "slices":
+            for name in b.scatters:
+                assert _points(a.scatters[name]) == _points(b.scatters[name]), name
+                assert _points(a.best[name]) == _points(b.best[name]), name
+        elif key == "scatter":
+            assert sorted(map(tuple, a.points().tolist())) == sorted(
+                map(tuple, b.points().tolist())
+            )
+        elif key == "parallel":
+            np.testing.assert_array_equal(
+                np.sort(a.drawn_lines(), axis=0), np.sort(b.drawn_lines(), axis=0)
+            )
+        else:
+            for state, item in b.segments.items():
+                assert _points(a.segments[state]) == _points(item), state

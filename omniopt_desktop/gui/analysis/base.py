@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import Optional
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from .model import AnalysisModel
-from .style import export_scene
+from .style import cache_axes, export_scene
 
 
 class AnalysisView(QWidget):
@@ -43,6 +44,24 @@ class AnalysisView(QWidget):
         return export_scene(self.export_item(), path)
 
 
+def new_rows(drawn: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """Which of ``numbers`` are not in the sorted array ``drawn`` (as a boolean mask)."""
+    if not len(drawn):
+        return np.ones(len(numbers), dtype=bool)
+    i = np.clip(np.searchsorted(drawn, numbers), 0, len(drawn) - 1)
+    return drawn[i] != numbers
+
+
+def add_drawn(drawn: np.ndarray, numbers: np.ndarray) -> np.ndarray:
+    """``drawn`` (sorted) with ``numbers`` (not in it) added, still sorted."""
+    if not len(numbers):
+        return drawn
+    numbers = np.sort(numbers)
+    if not len(drawn) or numbers[0] > drawn[-1]:
+        return np.concatenate([drawn, numbers])
+    return np.insert(drawn, np.searchsorted(drawn, numbers), numbers)
+
+
 class SinglePlotView(AnalysisView):
     """A view holding one PlotWidget."""
 
@@ -51,6 +70,7 @@ class SinglePlotView(AnalysisView):
         self.plot_widget = pg.PlotWidget()
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
+        cache_axes(self.plot)
         self._layout.addWidget(self.plot_widget)
 
     def export_item(self) -> object:

@@ -9,9 +9,16 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QWidget
 
 from ...analysis import derived
-from .base import SinglePlotView
+from .base import SinglePlotView, add_drawn, new_rows
 from .model import AnalysisModel
-from .style import BEST_COLOR, MAX_HISTORY_POINTS, POINT_COLOR, AppendableScatter, sample_rows
+from .style import (
+    BEST_COLOR,
+    MAX_HISTORY_POINTS,
+    POINT_COLOR,
+    AppendableScatter,
+    sample_rows,
+    set_label,
+)
 
 
 class HistoryView(SinglePlotView):
@@ -55,20 +62,15 @@ class HistoryView(SinglePlotView):
     def redraw(self) -> None:
         m = self.model
         bsf = derived.best_so_far(m.cols, m.objective)
-        self.plot.setLabel("left", m.objective_name())
-        key = (m.objective, self.log_y.isChecked())
-        incremental = (
-            m.last_change == "append"
-            and self._drawn is not None
-            and self._drawn_key == key
-            and self.drawn_version == m.version - 1
-        )
+        set_label(self.plot, "left", m.objective_name())
+        key = (m.objective, self.log_y.isChecked(), m.reloads)
+        incremental = self._drawn is not None and self._drawn_key == key
         x = bsf.number.astype(float)
         if incremental:
-            new = ~np.isin(bsf.number, self._drawn)
+            new = new_rows(self._drawn, bsf.number)
             if new.any():
                 self.points.append(x[new], self._y(bsf.value[new]))
-                self._drawn = np.concatenate([self._drawn, bsf.number[new]])
+                self._drawn = add_drawn(self._drawn, bsf.number[new])
         else:
             # above MAX_HISTORY_POINTS a fixed sample is drawn (plus the latest trials)
             rows = sample_rows(

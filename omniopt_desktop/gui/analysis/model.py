@@ -28,6 +28,9 @@ class AnalysisModel(QObject):
         self.selection: Optional[np.ndarray] = None  # bool mask over rows, None = all
         self.version = 0
         self.last_change = "reload"  # "reload" | "append": views may draw only what is new
+        # after an append: rows (in ``cols``) of the trials just merged, new or re-read
+        self.appended_rows: np.ndarray = np.empty(0, dtype=np.int64)
+        self.reloads = 0  # counts set_columns: a view drawn since the last one may only add
         self._cache: Dict[Any, Any] = {}
 
     # -- changes -------------------------------------------------------------------------------
@@ -38,6 +41,8 @@ class AnalysisModel(QObject):
             self.objective = 0
         self.selection = None
         self.last_change = "reload"
+        self.appended_rows = np.empty(0, dtype=np.int64)
+        self.reloads += 1
         self._changed()
 
     def append(self, new: TrialColumns) -> int:
@@ -46,11 +51,23 @@ class AnalysisModel(QObject):
             self.set_columns(new)
             return len(new)
         self.cols = self.cols.merged(new)
+        self.appended_rows = np.searchsorted(self.cols.number, new.number)
         if self.selection is not None and len(self.selection) != len(self.cols):
             self.selection = None
         self.last_change = "append"
         self._changed()
         return len(new)
+
+    def added_rows(self, drawn_version: int, completed: np.ndarray) -> np.ndarray:
+        """Rows whose trials may be new to a view last drawn at ``drawn_version`` (of the
+        same load): the rows just appended when it missed one append, else all ``completed``
+        rows (a boolean mask or row indices)."""
+        rows = completed if completed.dtype != bool else np.flatnonzero(completed)
+        if drawn_version == self.version - 1 and self.last_change == "append":
+            mask = np.zeros(len(self.cols), dtype=bool)
+            mask[rows] = True
+            return self.appended_rows[mask[self.appended_rows]]
+        return rows
 
     def set_objective(self, index: int) -> None:
         if index != self.objective:

@@ -9,15 +9,17 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from ...analysis import derived
-from .base import AnalysisView
+from .base import AnalysisView, add_drawn, new_rows
 from .model import AnalysisModel
 from .style import (
     BEST_COLOR,
     POINT_COLOR,
     AppendableScatter,
+    cache_axes,
     categorical_ticks,
     param_axis_values,
     sample_rows,
+    set_label,
 )
 
 COLUMNS = 3
@@ -42,6 +44,8 @@ class SlicesView(AnalysisView):
         self._drawn = None
         self._drawn_names: List[str] = []
         self._drawn_key = -1
+        self._drawn_load = -1
+        self._star: tuple = ()
         model.objective_changed.connect(lambda _: self.refresh(force=True))
 
     def export_item(self) -> object:
@@ -55,6 +59,7 @@ class SlicesView(AnalysisView):
         for i, name in enumerate(names):
             plot = self.graphics.addPlot(row=i // COLUMNS, col=i % COLUMNS, title=name)
             plot.showGrid(x=True, y=True, alpha=0.2)
+            cache_axes(plot)
             info = self.model.cols.param_info[name]
             if info.is_categorical:
                 plot.getAxis("bottom").setTicks([categorical_ticks(info)])
@@ -77,21 +82,21 @@ class SlicesView(AnalysisView):
         ok = np.flatnonzero(derived.completed_mask(cols))
         best = m.best_row()
         incremental = (
-            m.last_change == "append"
+            self._drawn_load == m.reloads
             and names == self._drawn_names
             and self._drawn_key == m.objective
-            and self.drawn_version == m.version - 1
             and self._drawn is not None
         )
         if incremental:
-            rows = ok[~np.isin(cols.number[ok], self._drawn)]
-            self._drawn = np.concatenate([self._drawn, cols.number[rows]])
+            cand = m.added_rows(self.drawn_version, ok)
+            rows = cand[new_rows(self._drawn, cols.number[cand])]
+            self._drawn = add_drawn(self._drawn, cols.number[rows])
         else:
             keep = np.arange(max(0, len(ok) - 500), len(ok))
             rows = ok[sample_rows(len(ok), MAX_SLICE_POINTS, keep=keep)]
             self.sampled = len(rows) < len(ok)
             self._drawn = cols.number[ok]  # every trial considered, drawn or left out
-        self._drawn_names, self._drawn_key = names, m.objective
+        self._drawn_names, self._drawn_key, self._drawn_load = names, m.objective, m.reloads
         y = cols.values[rows, m.objective]
         for name in names:
             info = cols.param_info[name]
@@ -102,7 +107,13 @@ class SlicesView(AnalysisView):
                     self.scatters[name].append(x[present], y[present])
             else:
                 self.scatters[name].set(x[present], y[present])
-            self.plots[name].setLabel("left", m.objective_name())
+            set_label(self.plots[name], "left", m.objective_name())
+        star = (m.reloads, m.objective, None if best is None else int(cols.number[best]))
+        if incremental and star == self._star:
+            return  # the best trial is the one marked already
+        self._star = star
+        for name in names:
+            info = cols.param_info[name]
             if best is not None and not np.isnan(cols.params[name][best]):
                 bx = param_axis_values(info, cols.params[name][best : best + 1])
                 self.best[name].setData(x=bx, y=[cols.values[best, m.objective]])

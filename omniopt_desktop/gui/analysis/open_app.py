@@ -64,7 +64,11 @@ def main(
         raise box["error"]
     out = render_screenshot(box["cols"], screenshot, path=path, view=view)
     print(out)
-    return 0
+    # the image is written: leave without tearing down Qt and 100,000 points object by object
+    # (slow, and PySide6 has crashed in that teardown after a rendered view)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def render_screenshot(cols: Any, out: str, path: str = "", view: Optional[str] = None) -> str:

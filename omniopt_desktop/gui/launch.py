@@ -106,18 +106,24 @@ def launch_local(window: MainWindow, workers: int, run_dir: str | None = None) -
         lambda key, h=handle, d=run_dir: h.cancel() if key == d else None
     )
 
+    found: list[str] = []
+
     def partial(p: Any) -> None:
-        window.runs.mark(run_dir, complete=p.complete, best=p.best_text())
+        # progress is read from the study database, so it exists now: the row gets its path
+        # and Open results can follow the run live
+        if not found and (path := result_file(run_dir)):
+            found.append(path)
+        live = {"db_path": found[0]} if found else {}
+        window.runs.mark(run_dir, complete=p.complete, best=p.best_text(), **live)
 
     def finished(summary: Any) -> None:
         done = summary.finished
-        db = os.path.join(run_dir, L.SQLITE_DB)
         window.runs.mark(
             run_dir,
             state="finished" if done else "stopped",
             complete=summary.progress.complete,
             best=summary.progress.best_text(),
-            db_path=db if os.path.exists(db) else "",
+            db_path=result_file(run_dir) or "",
         )
 
     handle.partial_result_arrived.connect(partial)
@@ -129,6 +135,15 @@ def launch_local(window: MainWindow, workers: int, run_dir: str | None = None) -
     window.run_dialog = dialog
     dialog.show()
     return handle
+
+
+def result_file(run_dir: str) -> str | None:
+    """A local run's study database once it exists (SQLite or journal file)."""
+    for name in (L.SQLITE_DB, L.JOURNAL_FILE):
+        path = os.path.join(run_dir, name)
+        if os.path.exists(path):
+            return path
+    return None
 
 
 # -- cluster -----------------------------------------------------------------------------------

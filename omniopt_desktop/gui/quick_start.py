@@ -32,15 +32,6 @@ def fresh_run_dir(study_file: str, study_name: str) -> str:
     return path
 
 
-def result_file(run_dir: str) -> str | None:
-    """The run's study database once it exists (SQLite or journal file)."""
-    for name in (L.SQLITE_DB, L.JOURNAL_FILE):
-        path = os.path.join(run_dir, name)
-        if os.path.exists(path):
-            return path
-    return None
-
-
 class ExampleRun(QObject):
     """One ▶ Run of an example, from the copy to the live analysis window."""
 
@@ -87,7 +78,7 @@ class ExampleRun(QObject):
             self._open_analysis(follow=True)
 
     def _open_analysis(self, follow: bool) -> None:
-        from .launch import open_analysis
+        from .launch import open_analysis, result_file
 
         db = result_file(self.run_dir)
         if db is None:

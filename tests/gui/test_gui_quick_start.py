@@ -67,6 +67,8 @@ def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window, tmp
 def _watch_live(qtbot, window, run, analysis, shots):
     assert analysis.isVisible() and analysis.follow_action.isChecked()
     assert analysis.path == os.path.join(run.run_dir, L.SQLITE_DB)
+    # the runs list can open it too while it runs (Open results follows a running run)
+    assert window.runs.model.rows[0].db_path == analysis.path
     seen = []  # (complete trials, run still going) at every model change
     analysis.panel.model.columns_changed.connect(
         lambda: seen.append((_complete(analysis), not run.run.is_done))

@@ -103,3 +103,22 @@ def test_local_commands_of_the_guide_run_in_order(tmp_path):
     assert (tmp_path / "results.csv").read_text().count("\n") > 10
     assert (tmp_path / "overview.png").stat().st_size > 10_000
     assert (tmp_path / "imported.toml").exists()
+
+
+def test_every_picture_of_the_guide_exists():
+    for doc in DOCS:
+        pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", doc.read_text())
+        assert pictures, doc
+        for picture in pictures:
+            assert (doc.parent / picture).is_file(), f"{doc.name}: {picture} is missing"
+
+
+def test_the_guide_builds_the_bundle_the_packaging_tests_build():
+    """The guide's PyInstaller line uses the spec that tests/packaging builds and runs."""
+    from support.bundle import SPEC
+
+    text = (ROOT / "docs" / "guide.md").read_text()
+    [line] = [x for x in text.splitlines() if "pyinstaller" in x and x.strip().endswith(".spec")]
+    spec = ROOT / shlex.split(line)[-1]
+    assert spec == SPEC and spec.is_file()
+    assert "dist/omniopt-desktop/omniopt-desktop" in text  # where PyInstaller puts it

@@ -8,8 +8,8 @@ trials of a trivial program (``echo RESULT: <x>`` through ``/bin/sh -c``) twice:
 2. a plain Optuna loop: 8 ``multiprocessing`` processes, each ``study.optimize(objective,
    n_trials=50)`` where ``objective`` suggests the same three parameters, runs the same command
    with ``subprocess.run`` and parses the value. Same storage URL opened the same way
-   (``engine.storage.open_storage``), same sampler (TPE, multivariate, constant liar, per-worker
-   seeds).
+   (``engine.storage.open_storage``, with ``OMNIOPT_WORKER_CACHE=0``: Optuna's own caches and
+   writes), same sampler (TPE, multivariate, constant liar, per-worker seeds).
 
 It prints trials/s for both and the ratio engine/plain (target >= 0.9), and the engine's
 throughput per storage. Usage: ``python bench/bench_engine.py [--trials 400] [--workers 8]
@@ -73,6 +73,7 @@ def _plain_worker(url: str, folder: str, n: int, index: int, workers: int) -> No
     from omniopt_desktop.study.model import Study
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    os.environ["OMNIOPT_WORKER_CACHE"] = "0"  # Optuna's own storages, caches and writes
     model = Study(seed=1)
     storage = open_storage(url, workers=workers)
     study = optuna.load_study(

@@ -158,7 +158,13 @@ class Backends:
 
 
 def run_one(
-    backends: Backends, kind: str, w: int, trials: int, sleep: float, prefill: int
+    backends: Backends,
+    kind: str,
+    w: int,
+    trials: int,
+    sleep: float,
+    prefill: int,
+    caches: Optional[str] = None,
 ) -> Dict[str, Any]:
     from omniopt_desktop.engine.local_run import prepare_run
     from omniopt_desktop.engine.storage import ensure_study, open_storage
@@ -172,7 +178,8 @@ def run_one(
     t0 = time.time()
     if sampler:
         sampler.__enter__()
-    workers = S.Workers(run_dir, url, w)
+    env = None if caches is None else {"OMNIOPT_WORKER_CACHE": caches}
+    workers = S.Workers(run_dir, url, w, env=env)
     try:
         codes = workers.wait(timeout=max(600.0, 20 * trials * sleep / w + 300))
     finally:
@@ -185,7 +192,8 @@ def run_one(
     ideal = w / sleep
     gaps = a.engine_gaps
     return {
-        "storage": kind,
+        "storage": kind + {None: "", "0": " off", "1": " on"}[caches],
+        "load": os.getloadavg()[0],
         "W": w,
         "trials": a.complete_in_run,
         "wall": wall,
@@ -210,9 +218,10 @@ def run_one(
 def print_row(r: Dict[str, Any]) -> None:
     conns = "-" if r["conns"] is None else str(r["conns"])
     print(
-        f"{r['storage']:9s} {r['W']:4d} {r['trials']:6d} {r['rate']:8.1f} {r['ideal']:7.1f} "
+        f"{r['storage']:12s} {r['W']:4d} {r['trials']:6d} {r['rate']:8.1f} {r['ideal']:7.1f} "
         f"{r['ratio']:6.2f} {r['p50']:7.3f} {r['p95']:7.3f} {r['p99']:7.3f} {r['runtime']:6.2f} "
-        f"{r['retried']:7d} {r['failed']:6d} {conns:>6s}  exits {','.join(r['exits'])}  "
+        f"{r['retried']:7d} {r['failed']:6d} {conns:>6s} {r['load']:5.1f}  "
+        f"exits {','.join(r['exits'])}  "
         f"{r['check']}",
         flush=True,
     )
@@ -223,9 +232,9 @@ def print_row(r: Dict[str, Any]) -> None:
 
 
 HEADER = (
-    f"{'storage':9s} {'W':>4s} {'trials':>6s} {'trial/s':>8s} {'ideal':>7s} {'ratio':>6s} "
+    f"{'storage':12s} {'W':>4s} {'trials':>6s} {'trial/s':>8s} {'ideal':>7s} {'ratio':>6s} "
     f"{'p50 s':>7s} {'p95 s':>7s} {'p99 s':>7s} {'prog s':>6s} {'retried':>7s} {'failed':>6s} "
-    f"{'conns':>6s}  check"
+    f"{'conns':>6s} {'load':>5s}  check"
 )
 
 
@@ -295,6 +304,11 @@ def main() -> int:
         help="profile one worker's trials (phases, SQL statements, cProfile) at --prefill trials "
         "with --ask-running RUNNING trials of other workers",
     )  # fmt: skip
+    ap.add_argument(
+        "--compare-caches", action="store_true",
+        help="each run twice, side by side: the worker's caches off (OMNIOPT_WORKER_CACHE=0, "
+        "Optuna's own) and on",
+    )  # fmt: skip
     ap.add_argument("--top", type=int, default=25, help="cProfile lines shown by --profile")
     args = ap.parse_args()
     import optuna
@@ -333,9 +347,10 @@ def main() -> int:
         for kind in kinds:
             for w in widths.get(kind, []):
                 trials = max(args.min_trials, int(round(args.trials_per_worker * w)))
-                r = run_one(backends, kind, w, trials, args.sleep, args.prefill)
-                print_row(r)
-                ok &= r["ok"]
+                for caches in ("0", "1") if args.compare_caches else (None,):
+                    r = run_one(backends, kind, w, trials, args.sleep, args.prefill, caches)
+                    print_row(r)
+                    ok &= r["ok"]
     finally:
         backends.close()
         if ok:

@@ -164,8 +164,10 @@ def progress_of(
     )
 
 
-def _worker_entry(argv: List[str], log_path: str) -> None:
-    """A worker process forked from the preloaded server: own session, output to its log."""
+def _worker_entry(argv: List[str], log_path: str, env: Optional[Dict[str, str]] = None) -> None:
+    """A worker process forked from the preloaded server: own session, output to its log
+    (``env``: variables set for this worker, on top of the fork server's environment)."""
+    os.environ.update(env or {})
     os.setsid()
     fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     os.dup2(fd, 1)
@@ -205,9 +207,11 @@ class WorkerProcess:
             forkserver.ensure_running()
 
     @classmethod
-    def start(cls, argv: List[str], log_path: str) -> WorkerProcess:
+    def start(
+        cls, argv: List[str], log_path: str, env: Optional[Dict[str, str]] = None
+    ) -> WorkerProcess:
         cls.prepare()
-        p = cls._ctx.Process(target=_worker_entry, args=(argv, log_path), daemon=False)
+        p = cls._ctx.Process(target=_worker_entry, args=(argv, log_path, env), daemon=False)
         # multiprocessing would re-run the caller's main *script* in the worker (fatal for a
         # script without a main guard or read from stdin); the worker needs nothing from it
         main = sys.modules.get("__main__")

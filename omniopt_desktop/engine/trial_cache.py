@@ -58,7 +58,8 @@ def fresh_trials(storage: Any, study_id: int, states: Optional[Container[Any]] =
 
 
 _CLASS: Any = None
-FEW = 16  # up to this many trials are loaded with one joined query, more with Optuna's loader
+FEW = 2  # up to this many trials are loaded with one joined query, more with Optuna's loader
+# (a joined load multiplies attrs by params: cheap for the own trial, not for many)
 
 
 def _cache_class() -> Any:

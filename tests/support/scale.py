@@ -123,7 +123,14 @@ class ConnectionSampler:
 class Workers:
     """W engine worker processes on one run folder (see the module docstring)."""
 
-    def __init__(self, run_dir: str, url: str, n: int, lease_ttl: float = 120.0) -> None:
+    def __init__(
+        self,
+        run_dir: str,
+        url: str,
+        n: int,
+        lease_ttl: float = 120.0,
+        env: Optional[Dict[str, str]] = None,
+    ) -> None:
         from omniopt_desktop.engine.local_run import WorkerProcess
 
         self.run_dir, self.url, self.n = run_dir, url, n
@@ -135,7 +142,7 @@ class Workers:
                 "--lease-interval", str(max(1.0, lease_ttl / 8)), "--parent-pid", str(os.getpid()),
             ]  # fmt: skip
             log = os.path.join(run_dir, L.LOGS_DIR, f"worker-{i}.log")
-            self.procs[i] = WorkerProcess.start(argv, log)
+            self.procs[i] = WorkerProcess.start(argv, log, env)
 
     def wait(self, timeout: float) -> Dict[int, Optional[int]]:
         """Exit codes once all ended (None for those still running at ``timeout``)."""

@@ -21,9 +21,9 @@ run as a template database; journal: a copied file), so the figures hold at N tr
 study. ``--ask-cost`` instead measures one ask (ask + suggest + tell, one process) at 1k and 10k
 trials in the study, for Optuna's TPE and the engine's windowed TPE, on each storage.
 
-Usage: ``python bench/bench_scale.py [--quick] [--storages postgres,journal]
-[--pg-workers 8,32,64,128] [--journal-workers 8,32,64] [--trials-per-worker 6] [--sleep 1.0]
-[--prefill 0] [--ask-cost]``.
+``--compare-caches`` runs each (storage, W) twice, side by side: the worker's caches off
+(``OMNIOPT_WORKER_CACHE=0``) and on. ``--profile`` profiles one worker instead (see
+``bench/scale_profile.py``). See ``--help`` for the modes and their run times.
 """
 
 from __future__ import annotations
@@ -43,6 +43,20 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 
 from support import scale as S  # noqa: E402
 from support.postgres import start_postgres, stop_postgres  # noqa: E402
+
+MODES = """\
+modes (run times measured on the 2-core development machine under load 15-25; less when quiet):
+  full (the default): PostgreSQL W = 8,32,64,128 and journal W = 8,32,64, 6 trials per
+      worker (at least 100), empty study                                    about 8 min
+  quick: --quick     PostgreSQL W = 8,32 and journal W = 8, 3 trials per worker (at least 30)
+                                                                            about 2 min
+  at 10,000 trials (the p95 target): --prefill 10000 --pg-workers 8 --journal-workers 8
+                                                                            about 4 min
+  caches off vs on, side by side: add --compare-caches (doubles the runs)
+  one worker's phases, SQL statements, cProfile, caches off vs on:
+      --profile --prefill 10000 --ask-running 32 --repeat 20              about 4 min
+  one ask's cost at 1k and 10k trials, Optuna's TPE vs windowed TPE: --ask-cost
+"""
 
 STUDY_NAME = "scale"
 
@@ -285,7 +299,11 @@ def ask_cost(
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap = argparse.ArgumentParser(
+        description=__doc__.split("\n")[0],
+        epilog=MODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     ap.add_argument("--quick", action="store_true", help="W = 8,32 / 8, few trials")
     ap.add_argument("--storages", default="postgres,journal")
     ap.add_argument("--pg-workers", default="8,32,64,128")

@@ -36,6 +36,7 @@ from ..study.model import Study
 from .frozen import freeze_study
 from .leases import LEASE_KEY, clear_current, read_current, reap_stale
 from .storage import ensure_study, open_storage
+from .trial_cache import fresh_trials
 from .worker import Exit
 
 DEFAULT_LEASE_TTL = 120.0
@@ -273,7 +274,9 @@ class _Watcher:
         self.events: List[str] = []
         self.crashes = 0
         self.stop_reason = ""
-        self.storage = open_storage(url, workers=workers)
+        # progress needs states and values only: the incremental cache re-reads what changed
+        # (leases of RUNNING trials are read past it, see kill_programs_of and reap_stale)
+        self.storage = open_storage(url, workers=workers, incremental=True)
 
     def event(self, text: str) -> None:
         self.events.append(text)
@@ -297,9 +300,7 @@ class _Watcher:
         from optuna.trial import TrialState
 
         study_id = self.storage.get_study_id_from_name(self.study.name)
-        for t in self.storage.get_all_trials(
-            study_id, deepcopy=False, states=(TrialState.RUNNING,)
-        ):
+        for t in fresh_trials(self.storage, study_id, (TrialState.RUNNING,)):
             lease = t.system_attrs.get(LEASE_KEY) or {}
             pgid = lease.get("pgid")
             if lease.get("worker") in worker_ids and lease.get("host") == self.host and pgid:

@@ -8,6 +8,8 @@ turns one back into the user's value. Missing numbers are NaN, missing objects N
 from __future__ import annotations
 
 import enum
+import threading
+import weakref
 from dataclasses import dataclass, field, replace
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
@@ -179,8 +181,9 @@ class TrialColumns:
                 b = np.full(n_new, fill, dtype=dtype)
             if a.dtype != b.dtype:
                 a, b = a.astype(object), b.astype(object)
-            out = np.concatenate([a if keep_all else a[keep], b])
-            return out if order is None else out[order]
+            if order is None:
+                return _extended(a, b)  # new trials after the last: appended in place
+            return np.concatenate([a if keep_all else a[keep], b])[order]
 
         params = {}
         for name in _union(self.params, newer.params):
@@ -203,6 +206,41 @@ class TrialColumns:
             param_info=info,
             user_attrs=attrs,
         )
+
+
+_GROWTH = 1.25  # spare room of a column buffer, relative to its rows
+_filled: Dict[int, Tuple[Any, int]] = {}  # id(buffer) -> (weak reference to it, rows in use)
+_filled_lock = threading.Lock()
+
+
+def _extended(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``a`` followed by ``b``. Columns live in buffers with spare room at the end: when ``a``
+    is the newest view of its buffer (nothing was appended to it yet), ``b`` is written into
+    the room after it, so a live study of 100,000 trials takes 100 more without copying
+    every column. ``a`` itself (an older TrialColumns) never sees a change."""
+    n, m = len(a), len(b)
+    with _filled_lock:
+        base = a.base
+        if (
+            isinstance(base, np.ndarray)
+            and id(base) in _filled
+            and _filled[id(base)][0]() is base
+            and _filled[id(base)][1] == n
+            and base.dtype == a.dtype
+            and base.shape[1:] == a.shape[1:]
+            and len(base) >= n + m
+            and a.ctypes.data == base.ctypes.data
+            and a.strides == base.strides
+        ):
+            base[n : n + m] = b
+            _filled[id(base)] = (_filled[id(base)][0], n + m)
+            return base[: n + m]
+        buf = np.empty((int((n + m) * _GROWTH) + 256, *a.shape[1:]), dtype=a.dtype)
+        buf[:n] = a
+        buf[n : n + m] = b
+        key = id(buf)
+        _filled[key] = (weakref.ref(buf, lambda _, k=key: _filled.pop(k, None)), n + m)
+        return buf[: n + m]
 
 
 def _union(a: Iterable[str], b: Iterable[str]) -> list:

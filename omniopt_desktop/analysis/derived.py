@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from itertools import repeat
 from typing import Dict, List, Optional, Tuple
 
 import numpy as np
@@ -309,17 +310,15 @@ def _factorize(col: np.ndarray) -> Tuple[List[str], np.ndarray]:
         values = ["?" if (v is None or v != v) else str(v) for v in values]
         distinct = list(dict.fromkeys(values))
     labels: Dict[str, int] = {}
-    code = {}
+    code: Dict[object, int] = {}
     for v in distinct:
-        text = "?" if (v is None or v != v) else str(v)
-        code[_key(v)] = labels.setdefault(text, len(labels))
-    idx = np.fromiter(map(code.__getitem__, map(_key, values)), dtype=np.int64, count=len(values))
+        code[v] = labels.setdefault("?" if (v is None or v != v) else str(v), len(labels))
+    # NaN objects other than the first one are not found (NaN != NaN): -1, then "?"
+    idx = np.fromiter(map(code.get, values, repeat(-1)), dtype=np.int64, count=len(values))
+    missing = idx < 0
+    if missing.any():
+        idx[missing] = labels.setdefault("?", len(labels))
     return list(labels), idx
-
-
-def _key(v: object) -> object:
-    """A dict key that finds every NaN (NaN != NaN) in one place."""
-    return "\x00nan" if v != v else v
 
 
 def merged_segments(

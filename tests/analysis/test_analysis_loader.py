@@ -292,3 +292,24 @@ def test_rare_and_odd_user_attrs_and_an_old_running_trial(tmp_path):
     for key in full.user_attrs:
         a, b = merged.user_attrs[key], full.user_attrs[key]
         assert [x if x == x else None for x in a] == [x if x == x else None for x in b], key
+
+
+def test_merging_in_place_never_changes_an_older_result(tmp_path):
+    """Appended trials go into spare room after the columns; two merges onto the same older
+    columns each get their own trials, and the older columns stay as they were."""
+    from dataclasses import replace
+
+    path = str(tmp_path / "bulk.db")
+    make_bulk_db(path, 40, n_params=3)
+    cols = load_trials(path)
+    tail = cols.take(np.arange(30, 40))
+    first = cols.merged(replace(tail, number=tail.number + 10))  # trials 40..49
+    second = first.merged(replace(tail, number=tail.number + 20))  # 50..59, in place
+    other = first.merged(replace(tail, number=tail.number + 30))  # 60..69, from first again
+    assert list(first.number) == list(range(50))
+    assert list(second.number) == list(range(60))
+    assert list(other.number) == [*range(50), *range(60, 70)]
+    for name in cols.params:
+        np.testing.assert_array_equal(second.params[name][50:], tail.params[name])
+        np.testing.assert_array_equal(other.params[name][50:], tail.params[name])
+    assert list(cols.number) == list(range(40)) and len(first.values) == 50

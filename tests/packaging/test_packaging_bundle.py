@@ -1,14 +1,17 @@
-"""The wheel carries the resources; the PyInstaller bundle starts, analyses and runs studies."""
+"""The wheel carries the resources; the PyInstaller bundle starts, analyses and runs studies,
+loads its SSH libraries, and leaves out the Qt parts the app never uses."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import threading
 import zipfile
 from pathlib import Path
 
 import pytest
-from support.bundle import ROOT, build_bundle, make_study_db, offscreen_env
+from support.bundle import ROOT, build_bundle, folder_size, make_study_db, offscreen_env
 
 pytestmark = pytest.mark.slow
 
@@ -47,6 +50,102 @@ def test_wheel_contains_package_resources_and_examples(tmp_path):
     )
 
 
+def _check_image(path: Path, min_width: int, min_height: int) -> None:
+    from PySide6.QtGui import QImage
+
+    image = QImage(str(path))
+    assert image.width() >= min_width and image.height() >= min_height, path
+    colours = {
+        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
+    }
+    assert len(colours) > 20, f"{path} looks blank"
+
+
+def _app_env(tmp_path: Path) -> dict[str, str]:
+    """Offscreen, with the app's settings and data in ``tmp_path`` (never the user's)."""
+    return dict(
+        offscreen_env(),
+        XDG_CONFIG_HOME=str(tmp_path / "config"),
+        XDG_DATA_HOME=str(tmp_path / "data"),
+    )
+
+
+def test_bundle_leaves_out_what_the_app_never_loads(bundle):
+    internal = bundle.parent / "_internal"
+    qt = internal / "PySide6" / "Qt"
+    print(f"bundle size: {folder_size(bundle.parent) / 1e6:.0f} MB")
+    assert not (qt / "translations").exists()
+    for gone in [
+        "plugins/platformthemes/libqgtk3.so",
+        "plugins/platforms/libqeglfs.so",
+        "plugins/platforms/libqvnc.so",
+        "plugins/tls",
+        "lib/libQt6Network.so.6",
+        "lib/libQt6Test.so.6",
+    ]:
+        assert not (qt / gone).exists(), gone
+    assert not list(internal.glob("PySide6/QtTest*")) and not list(internal.glob("libcairo*"))
+    for kept in [
+        "plugins/platforms/libqxcb.so",
+        "plugins/platforms/libqwayland.so",
+        "plugins/platforms/libqoffscreen.so",
+        "plugins/imageformats/libqsvg.so",
+        "lib/libQt6OpenGL.so.6",
+        "lib/libQt6Svg.so.6",
+    ]:
+        assert (qt / kept).exists(), kept
+    resources = internal / "omniopt_desktop" / "resources"
+    for needed in [
+        "examples/quadratic/study.toml",
+        "examples/quadratic/quadratic.py",
+        "icons/omniopt-desktop.png",
+        "omniopt-desktop.desktop",
+    ]:
+        assert (resources / needed).is_file(), needed
+
+
+def test_bundle_starts_the_window_with_the_examples(bundle, tmp_path):
+    version = subprocess.run([str(bundle), "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.startswith("omniopt-desktop "), version
+    png = tmp_path / "window.png"
+    proc = subprocess.run(
+        [str(bundle), "--screenshot", str(png)],
+        env=_app_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip().splitlines()[-1] == str(png)
+    _check_image(png, 600, 400)
+
+
+def test_bundle_loads_its_ssh_libraries(bundle):
+    """paramiko with cryptography, PyNaCl and bcrypt: a server that answers with a banner and
+    then nothing gets as far as the SSH handshake (an import failure would end earlier)."""
+    server = socket.create_server(("127.0.0.1", 0))
+    port = server.getsockname()[1]
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        with conn:
+            conn.sendall(b"SSH-2.0-OpenSSH_9.6 test\r\n")
+            conn.recv(65536)
+
+    threading.Thread(target=answer, daemon=True).start()
+    try:
+        proc = subprocess.run(
+            [str(bundle), "ssh-check", f"127.0.0.1:{port}"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        server.close()
+    assert proc.returncode != 0
+    assert "SSH handshake" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+
+
 def test_bundle_opens_a_database_and_renders_a_screenshot(bundle, tmp_path):
     db = make_study_db(tmp_path / "study.db")
     png = tmp_path / "shot.png"
@@ -59,14 +158,7 @@ def test_bundle_opens_a_database_and_renders_a_screenshot(bundle, tmp_path):
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(png)
-    from PySide6.QtGui import QImage
-
-    image = QImage(str(png))
-    assert image.width() >= 800 and image.height() >= 500
-    colours = {
-        image.pixel(x, y) for x in range(0, image.width(), 7) for y in range(0, image.height(), 7)
-    }
-    assert len(colours) > 20, "the screenshot looks blank"
+    _check_image(png, 800, 500)
 
 
 def test_bundle_runs_a_local_study_with_workers(bundle, tmp_path):

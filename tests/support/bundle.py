@@ -61,5 +61,14 @@ def make_study_db(path: Path, n: int = 60) -> Path:
     return path
 
 
+def folder_size(path: Path) -> int:
+    """Bytes of the files under ``path`` (symlinks not followed), as ``du --apparent-size``."""
+    return sum(
+        os.lstat(os.path.join(folder, name)).st_size
+        for folder, _dirs, files in os.walk(path)
+        for name in files
+    )
+
+
 def offscreen_env() -> dict[str, str]:
     return dict(os.environ, QT_QPA_PLATFORM="offscreen")

@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QWidget
 from ...analysis import derived
 from .base import SinglePlotView
 from .model import AnalysisModel
-from .style import BEST_COLOR, MAX_SCATTER_POINTS, sample_rows
+from .style import BEST_COLOR, MAX_SCATTER_POINTS, FastScatter, sample_rows
 
 
 class ParetoView(SinglePlotView):
@@ -30,7 +30,7 @@ class ParetoView(SinglePlotView):
         bar.addStretch(1)
         bar.addWidget(self.hv_label)
         self._layout.insertLayout(0, bar)
-        self.others = pg.ScatterPlotItem(size=4, pen=None, brush=pg.mkBrush(150, 150, 150, 120))
+        self.others = FastScatter(size=4, pen=None, brush=pg.mkBrush(150, 150, 150, 120))
         self.front = pg.PlotDataItem(
             pen=pg.mkPen(BEST_COLOR, width=1),
             symbol="o",

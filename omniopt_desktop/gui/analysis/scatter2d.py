@@ -15,11 +15,14 @@ from .model import AnalysisModel
 from .style import (
     MAX_SCATTER_POINTS,
     N_COLOR_BINS,
+    FastScatter,
     bin_colors,
     categorical_ticks,
     colormap,
     param_axis_values,
     sample_rows,
+    set_label,
+    set_ticks,
     value_bins,
 )
 
@@ -56,7 +59,7 @@ class Scatter2DView(SinglePlotView):
         self.heat.setOpacity(0.45)
         self.plot.addItem(self.heat)
         colors = bin_colors()
-        self.bins = [pg.ScatterPlotItem(size=5, pen=None, brush=pg.mkBrush(c)) for c in colors]
+        self.bins = [FastScatter(size=5, pen=None, brush=pg.mkBrush(c)) for c in colors]
         for item in self.bins:
             self.plot.addItem(item)
         self._names: List[str] = []
@@ -98,10 +101,12 @@ class Scatter2DView(SinglePlotView):
             item.setData(x=x[sel], y=y[sel])
         for axis, info in (("bottom", xi), ("left", yi)):
             ax = self.plot.getAxis(axis)
-            ax.setTicks([categorical_ticks(info)] if info.is_categorical else None)
-            ax.setLogMode(bool(info.log and not info.is_categorical))
-        self.plot.setLabel("bottom", xn)
-        self.plot.setLabel("left", yn)
+            set_ticks(ax, [categorical_ticks(info)] if info.is_categorical else None)
+            log = bool(info.log and not info.is_categorical)
+            if ax.logMode != log:
+                ax.setLogMode(log)
+        set_label(self.plot, "bottom", xn)
+        set_label(self.plot, "left", yn)
         self._heat_map(x, y, v, cols.study.directions[m.objective] != "maximize")
 
     def _heat_map(self, x: np.ndarray, y: np.ndarray, v: np.ndarray, lower_better: bool) -> None:

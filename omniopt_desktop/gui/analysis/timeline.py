@@ -14,7 +14,7 @@ from ...analysis import derived
 from ...analysis.columns import TrialState
 from .base import SinglePlotView
 from .model import AnalysisModel
-from .style import STATE_COLORS, fit_axis_to_labels
+from .style import STATE_COLORS, fit_axis_to_labels, set_label, set_ticks
 
 MAX_SEGMENTS_PER_ROW = 2_000  # segments closer than span/this are drawn as one
 
@@ -91,6 +91,8 @@ class TimelineView(SinglePlotView):
             item.setData(x=x, y=np.repeat(r0, 2), connect="pairs")
         ticks = [(float(i), w) for i, w in enumerate(labels)]
         step = max(1, len(ticks) // 30)
-        self.plot.getAxis("left").setTicks([ticks[::step]])
-        fit_axis_to_labels(self.plot.getAxis("left"), labels[::step])
-        self.plot.setLabel("left", "worker")
+        axis = self.plot.getAxis("left")
+        if getattr(axis, "_oo_ticks", None) != [ticks[::step]]:
+            set_ticks(axis, [ticks[::step]])
+            fit_axis_to_labels(axis, labels[::step])
+        set_label(self.plot, "left", "worker")

@@ -93,6 +93,12 @@ def _runtime_key(c: TrialColumns) -> np.ndarray:
     return c.complete - c.start
 
 
+_DISPLAY = Qt.ItemDataRole.DisplayRole
+_ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
+_BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+
+
 class TrialTableModel(QAbstractTableModel):
     def __init__(self, model: AnalysisModel, parent: Optional[QObject] = None) -> None:
         super().__init__(parent)
@@ -119,16 +125,17 @@ class TrialTableModel(QAbstractTableModel):
             return self.columns[section].title if section < len(self.columns) else None
         return None
 
-    def data(self, index: QModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or self.model.cols is None:
-            return None
-        row = int(self.rows[index.row()])
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[index.column()].text(self.model.cols, row)
-        if role == Qt.ItemDataRole.BackgroundRole and row in self._highlight:
-            return HIGHLIGHT
-        if role == Qt.ItemDataRole.TextAlignmentRole and index.column() != 1:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    def data(self, index: QModelIndex, role: int = _DISPLAY) -> Any:
+        # called for every visible cell and role at each paint: the cheap answers first
+        if role == _DISPLAY:
+            cols = self.model.cols
+            if cols is None or not index.isValid():
+                return None
+            return self.columns[index.column()].text(cols, int(self.rows[index.row()]))
+        if role == _ALIGNMENT:
+            return None if index.column() == 1 else _RIGHT
+        if role == _BACKGROUND and self._highlight and index.isValid():
+            return HIGHLIGHT if int(self.rows[index.row()]) in self._highlight else None
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

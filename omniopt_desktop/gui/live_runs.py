@@ -102,6 +102,12 @@ class SessionPool:
             if entry["session"] is not None:
                 entry["session"].close()
 
+    def session(self, host: str, ssh_config: str) -> Any:
+        """The open session for a cluster (None when there is none)."""
+        with self._lock:
+            entry = self._entries.get((host, ssh_config))
+        return entry["session"] if entry else None
+
     def keys(self) -> list[tuple[str, str]]:
         with self._lock:
             return list(self._entries)

@@ -93,6 +93,9 @@ def test_watch_cancel_and_fetch_a_cluster_run(
         assert row().trials.endswith("of 60") and " done, " in row().trials
         assert done_seen == sorted(done_seen) and done_seen[-1] > done_seen[0]  # growing
         assert row().jobs.startswith("controller RUNNING")
+        pool = window.runs.live.pool
+        session = pool.session("oo-target", str(config))
+        assert session is not None and pool.keys() == [("oo-target", str(config))]
         if shots:
             window.runs.view.selectRow([r.key for r in window.runs.model.rows].index(run_id))
             window.runs.view.resizeColumnsToContents()
@@ -117,6 +120,7 @@ def test_watch_cancel_and_fetch_a_cluster_run(
         assert len(xs) == model.cols.count(TrialState.COMPLETE) >= 2
         table = monitor.panel.show_view("table")
         assert table.table_model.rowCount() == model.n
+        assert pool.session("oo-target", str(config)) is session  # one login for all polls
         states = monitor.jobs.states()
         assert "RUNNING" in states.values() and len(states) >= 2
         if shots:

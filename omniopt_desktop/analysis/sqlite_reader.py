@@ -32,6 +32,7 @@ from .distributions import parse_distribution
 CHUNK = 25_000  # trials per chunk
 MAX_JOINS = 60  # SQLite allows 64 tables in one join
 INLINE_TRIALS = 2_000  # a poll reading fewer new trials runs in the calling thread
+ID_GAP = 1_000  # trial ids further apart than this are read in separate ranges
 WALK_MARGIN = 64  # trials below the lowest number wanted before a backward walk stops
 REQUIRED_TABLES = ("studies", "study_directions", "trials", "trial_params", "trial_values")
 METRIC_NAMES_KEY = "study:metric_names"
@@ -220,10 +221,7 @@ def read_sqlite(
                         attr_spans = sqlite_attrs.scan_spans(conn, int(lo), int(hi))
             else:
                 wanted = np.sort(_trial_ids(conn, study.study_id, after_number, numbers))
-                ranges = [
-                    (int(c[0]), int(c[-1]))
-                    for c in (wanted[i : i + CHUNK] for i in range(0, len(wanted), CHUNK))
-                ]
+                ranges = _id_ranges(wanted)
             if ranges and user_attrs != [] and not attr_spans:
                 attr_spans = [sqlite_attrs.AttrSpan("trial", a, b, a, b) for a, b in ranges]
             known: List[str] = []
@@ -331,6 +329,16 @@ def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np
     i = np.clip(i, 0, len(sorted_ids) - 1)
     found = sorted_ids[i] == ids
     return np.where(found, order[i], -1)
+
+
+def _id_ranges(ids: np.ndarray) -> List[Tuple[int, int]]:
+    """Sorted trial ids → ranges to read: at most CHUNK ids each, split where ids are far
+    apart (a trial still running long ago and the newest ones: not everything between)."""
+    out: List[Tuple[int, int]] = []
+    for part in np.split(ids, np.flatnonzero(np.diff(ids) > ID_GAP) + 1) if len(ids) else []:
+        for i in range(0, len(part), CHUNK):
+            out.append((int(part[i]), int(part[min(i + CHUNK, len(part)) - 1])))
+    return out
 
 
 def _trial_ids(

@@ -45,16 +45,17 @@ from support import scale as S  # noqa: E402
 from support.postgres import start_postgres, stop_postgres  # noqa: E402
 
 MODES = """\
-modes (run times measured on the 2-core development machine under load 15-25; less when quiet):
+modes (run times on the 2-core development machine, shared, load 10-57; less when quiet):
   full (the default): PostgreSQL W = 8,32,64,128 and journal W = 8,32,64, 6 trials per
-      worker (at least 100), empty study                                    about 8 min
+      worker (at least 100), empty study                            measured 9 min 53 s
   quick: --quick     PostgreSQL W = 8,32 and journal W = 8, 3 trials per worker (at least 30)
-                                                                            about 2 min
+                                                                    about 2-3 min (estimate)
   at 10,000 trials (the p95 target): --prefill 10000 --pg-workers 8 --journal-workers 8
-                                                                            about 4 min
-  caches off vs on, side by side: add --compare-caches (doubles the runs)
+                                                                    about 4 min (estimate)
+  caches off vs on, side by side: add --compare-caches (doubles the runs; the 10,000-trial
+      run with --pg-workers 8,32 --journal-workers 8,32 took 13 min)
   one worker's phases, SQL statements, cProfile, caches off vs on:
-      --profile --prefill 10000 --ask-running 32 --repeat 20              about 4 min
+      --profile --prefill 10000 --ask-running 32 --repeat 20      measured about 3 min
   one ask's cost at 1k and 10k trials, Optuna's TPE vs windowed TPE: --ask-cost
 """
 

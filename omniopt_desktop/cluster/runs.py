@@ -25,13 +25,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from ..errors import ClusterError, CommandError, OmniOptError
+from ..errors import ClusterError, CommandError
 from ..study import run_layout as L
 from ..study.model import Study
 from .commands import CommandRunner
 from .job_state import PollFailed
 from .registry import Registry, RunRecord
 from .remote_env import EnvBuilder, EnvConfig, tar_bytes
+from .run_status import TERMINAL, RunMonitor, RunStatus
 from .sbatch import (
     RemoteEnv,
     ScriptContext,
@@ -41,6 +42,11 @@ from .sbatch import (
 )
 from .slurm import PollResult, SlurmClient, parse_jobs_probe, section_command, split_sections
 from .transfer import ByteProgress, FileTransfer
+
+__all__ = [  # RunStatus, RunMonitor and TERMINAL live in run_status; imported from here too
+    "NETWORK_FS", "STUDY_EXCLUDE", "TERMINAL", "ClusterProfile", "ClusterRuns", "RunMonitor",
+    "RunStatus", "env_of", "new_run_id", "storage_for", "study_folder_files",
+]  # fmt: skip
 
 Progress = Callable[[str, float], None]
 NETWORK_FS = (
@@ -59,7 +65,6 @@ NETWORK_FS = (
     "wekafs",
 )
 _SKIP_DIRS = {"runs", ".git", "__pycache__", ".venv", "venv", ".ipynb_checkpoints", ".mypy_cache"}
-TERMINAL = ("done", "failed", "stopped")
 STUDY_EXCLUDE = (
     *(f"{d}/*" for d in sorted(_SKIP_DIRS)),
     *(f"*/{d}/*" for d in sorted(_SKIP_DIRS)),
@@ -78,77 +83,6 @@ class ClusterProfile:
     ssh_config: str = ""  # an ssh config file other than ~/.ssh/config (remembered per run)
     controller_interval: float = 10.0
     lease_ttl: float = 120.0
-
-
-@dataclass(frozen=True)
-class RunStatus:
-    """One poll of a run: jobs, study counts, new trials; ``stale`` when SLURM or the study did
-    not answer (then the job states are the last known ones, never 'finished')."""
-
-    run_id: str
-    jobs: PollResult
-    study: dict[str, Any]
-    stale: bool = False
-    error: str | None = None
-    nbytes: int = 0
-
-    @property
-    def controller_state(self) -> str:
-        return str(self.study.get("controller", {}).get("state", "") or "queued")
-
-    @property
-    def reason(self) -> str:
-        return str(self.study.get("controller", {}).get("reason", ""))
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return dict(self.study.get("counts", {}))
-
-    @property
-    def trials(self) -> list[dict[str, Any]]:
-        return list(self.study.get("trials", []))
-
-    @property
-    def finished(self) -> bool:
-        """The controller ended and no job of the run is queued or running any more."""
-        if self.stale:
-            return False
-        ended = self.controller_state in TERMINAL or self.controller_gone
-        return ended and not self.jobs.active()
-
-    @property
-    def controller_gone(self) -> bool:
-        """The controller's job is no longer active although it did not record an end."""
-        ctl = [j for j in self.jobs.jobs.values() if j.name.endswith("-ctl")]
-        return (
-            bool(ctl)
-            and not any(j.state.is_active for j in ctl)
-            and self.controller_state not in TERMINAL
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "run": self.run_id,
-            "stale": self.stale,
-            "error": self.error,
-            "controller": self.study.get("controller", {}),
-            "jobs": [
-                {
-                    "id": j.key,
-                    "name": j.name,
-                    "state": j.state.value,
-                    "raw_state": j.raw_state,
-                    "reason": j.reason,
-                    "source": j.source,
-                }
-                for j in self.jobs.jobs.values()
-            ],  # fmt: skip
-            "accounting": self.jobs.accounting,
-            "counts": {},
-            "trials": [],
-            "best": None,
-            **{k: v for k, v in self.study.items() if k != "controller"},
-        }
 
 
 def new_run_id(study_name: str) -> str:
@@ -258,8 +192,8 @@ class ClusterRuns:
         ctx = ScriptContext(run_dir=run_dir, tag=run_id, env=env)
         files = {
             L.FROZEN_STUDY: json.dumps(frozen, indent=2) + "\n",
-            "slurm/controller.sh": render_controller_script(study.resources, ctx),
-            "slurm/worker.sh": render_worker_script(study.resources, ctx),
+            L.CONTROLLER_SCRIPT: render_controller_script(study.resources, ctx),
+            L.WORKER_SCRIPT: render_worker_script(study.resources, ctx),
         }
         if os.path.exists(study_file):
             files[L.STUDY_TOML] = Path(study_file).read_text()
@@ -323,10 +257,10 @@ class ClusterRuns:
 
     def _queue_controller(self, record: RunRecord) -> RunRecord:
         self.slurm.known = set(record.job_ids)
-        script = f"{record.remote_dir}/slurm/controller.sh"
+        script = f"{record.remote_dir}/{L.CONTROLLER_SCRIPT}"
         job = self.slurm.submit(script, tag=record.tag)
         self._run(
-            f"echo {shlex.quote(job)} ctl 1 $(date +%s) >> {shlex.quote(record.remote_dir)}/jobs.txt"
+            f"echo {shlex.quote(job)} ctl 1 $(date +%s) >> {shlex.quote(record.remote_dir)}/{L.JOBS_FILE}"
         )
         self.progress("submitted", 1.0)
         return self.registry.update(
@@ -360,7 +294,7 @@ class ClusterRuns:
         refresh_arg = f" --refresh {','.join(str(int(n)) for n in refresh)}" if refresh else ""
         parts = [
             section_command("squeue", f"squeue -h -t all -r -n {shlex.quote(names)} -o {fmt}"),
-            f'ids=$(cut -d" " -f1 {q}/jobs.txt 2>/dev/null | paste -sd, -)',
+            f'ids=$(cut -d" " -f1 {q}/{L.JOBS_FILE} 2>/dev/null | paste -sd, -)',
             'if [ -n "$ids" ]; then '
             + section_command(
                 "sacct",
@@ -455,7 +389,9 @@ class ClusterRuns:
         q = shlex.quote(record.remote_dir)
         remote = f"{record.remote_dir}/snapshots/logs-{secrets.token_hex(4)}.tar.gz"
         self._run(
-            f"tar -czf {shlex.quote(remote)} -C {q} trials logs controller.json jobs.txt 2>/dev/null || tar -czf {shlex.quote(remote)} -C {q} trials logs"
+            f"tar -czf {shlex.quote(remote)} -C {q} {L.TRIALS_DIR} {L.LOGS_DIR} "
+            f"{L.CONTROLLER_STATE} {L.JOBS_FILE} 2>/dev/null "
+            f"|| tar -czf {shlex.quote(remote)} -C {q} {L.TRIALS_DIR} {L.LOGS_DIR}"
         )
         local = os.path.join(dest_dir, f"{record.run_id}-logs.tar.gz")
         part = local + ".part"
@@ -497,74 +433,3 @@ def env_of(record: RunRecord) -> RemoteEnv:
     return RemoteEnv(
         python=record.python, setup_lines=record.setup_lines, pythonpath=record.pythonpath or None
     )
-
-
-class RunMonitor:
-    """Incremental polling of one run, as the GUI monitor and ``status --wait`` do it.
-
-    Each :meth:`poll` is one remote command asking only for trials numbered above the newest
-    one seen, plus those still RUNNING/WAITING here (their state may have changed). A stale
-    poll keeps every earlier state and lengthens the interval; a poll with news resets it.
-    """
-
-    def __init__(
-        self,
-        runs: ClusterRuns,
-        record: RunRecord,
-        *,
-        interval: float = 2.0,
-        max_interval: float = 30.0,
-    ) -> None:
-        self.runs = runs
-        self.record = record
-        self.base_interval = interval
-        self.max_interval = max_interval
-        self.interval = interval
-        self.trials: dict[int, dict[str, Any]] = {}
-        self.last_number = -1
-        self.last: RunStatus | None = None
-
-    @property
-    def finished(self) -> bool:
-        """The last poll saw the run ended (a stale poll never counts as an end)."""
-        return self.last is not None and self.last.finished
-
-    def poll(self) -> RunStatus:
-        """One status command; a lost connection or a failed command gives a stale status."""
-        pending = sorted(n for n, t in self.trials.items() if t["state"] in ("RUNNING", "WAITING"))
-        try:
-            st = self.runs.status(self.record, since=self.last_number, refresh=pending)
-        except (OmniOptError, OSError, EOFError) as e:  # e.g. the SSH connection was lost
-            return self.unreachable(str(e) or type(e).__name__)
-        if st.stale:
-            return self._stale(st)
-        news = (
-            bool(st.trials)
-            or self.last is None
-            or ((st.controller_state, st.counts) != (self.last.controller_state, self.last.counts))
-        )
-        for t in st.trials:
-            self.trials[t["number"]] = t
-            self.last_number = max(self.last_number, t["number"])
-        self.interval = self.base_interval if news else min(self.max_interval, self.interval * 1.5)
-        self.last = st
-        return st
-
-    def unreachable(self, error: str) -> RunStatus:
-        """Record a poll that could not even be made (no connection): stale, backed off."""
-        return self._stale(
-            RunStatus(self.record.run_id, PollResult(stale=True, error=error), {}, True, error)
-        )
-
-    def _stale(self, st: RunStatus) -> RunStatus:
-        self.interval = min(self.max_interval, self.interval * 2)
-        if self.last is not None:  # keep the last known study, say it is stale
-            st = RunStatus(
-                st.run_id, replace(self.last.jobs, stale=True), self.last.study, True,
-                st.error, st.nbytes,
-            )  # fmt: skip
-        self.last = st
-        return st
-
-    def all_trials(self) -> list[dict[str, Any]]:
-        return [self.trials[n] for n in sorted(self.trials)]

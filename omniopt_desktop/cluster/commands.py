@@ -39,6 +39,29 @@ class CommandResult:
     signal: Optional[str] = None
     host: str = "localhost"
 
+    @classmethod
+    def decoded(
+        cls,
+        command: str,
+        out: bytes,
+        err: bytes,
+        exit_status: Optional[int],
+        started: float,
+        signal: Optional[str],
+        host: str,
+    ) -> CommandResult:
+        """The result of a command started at ``started`` (``time.monotonic()``) from its raw
+        output, decoded as UTF-8 with errors replaced."""
+        return cls(
+            command,
+            out.decode("utf-8", "replace"),
+            err.decode("utf-8", "replace"),
+            exit_status,
+            time.monotonic() - started,
+            signal,
+            host,
+        )
+
     @property
     def ok(self) -> bool:
         return self.exit_status == 0
@@ -116,27 +139,14 @@ class LocalRunner:
             except ProcessLookupError:
                 pass
             out, err = proc.communicate()
-            partial = CommandResult(
-                command,
-                out.decode("utf-8", "replace"),
-                err.decode("utf-8", "replace"),
-                None,
-                time.monotonic() - start,
-                "SIGKILL",
-                self.host,
-            )
+            partial = CommandResult.decoded(command, out, err, None, start, "SIGKILL", self.host)
             raise CommandTimedOut(
                 f"`{command}` on {self.host} did not finish within {timeout:g} s and was killed",
                 partial,
             ) from None
         rc = proc.returncode
-        result = CommandResult(
-            command,
-            out.decode("utf-8", "replace"),
-            err.decode("utf-8", "replace"),
-            rc if rc >= 0 else None,
-            time.monotonic() - start,
-            _signal_name(-rc) if rc < 0 else None,
-            self.host,
+        signal = _signal_name(-rc) if rc < 0 else None
+        result = CommandResult.decoded(
+            command, out, err, rc if rc >= 0 else None, start, signal, self.host
         )
         return checked(result, check)

@@ -141,14 +141,8 @@ class SSHRunner:
                 pgid = split_noise(b"".join(out_parts), b"".join(err_parts))[3]
                 killed = self._kill(pgid)
                 out, err, noise, _ = split_noise(b"".join(out_parts), b"".join(err_parts))
-                partial = CommandResult(
-                    command,
-                    out.decode("utf-8", "replace"),
-                    err.decode("utf-8", "replace"),
-                    None,
-                    time.monotonic() - start,
-                    "SIGKILL" if killed else None,
-                    self.host,
+                partial = CommandResult.decoded(
+                    command, out, err, None, start, "SIGKILL" if killed else None, self.host
                 )
                 raise CommandTimedOut(
                     f"`{command}` on {self.host} did not finish within {timeout:g} s"
@@ -170,14 +164,8 @@ class SSHRunner:
         self.last_noise = noise
         signal = getattr(chan, "oo_exit_signal", None)
         status = chan.exit_status if chan.exit_status_ready() else -1
-        result = CommandResult(
-            command,
-            out.decode("utf-8", "replace"),
-            err.decode("utf-8", "replace"),
-            None if (signal or status < 0) else status,
-            time.monotonic() - start,
-            signal,
-            self.host,
+        result = CommandResult.decoded(
+            command, out, err, None if (signal or status < 0) else status, start, signal, self.host
         )
         return checked(result, check)
 

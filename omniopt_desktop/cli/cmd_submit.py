@@ -40,19 +40,19 @@ class SftpTransfer:
     def __init__(self, session: Any) -> None:
         self.session = session
 
+    def _transfer(self, progress: ByteProgress | None) -> Any:
+        cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
+        return _remote("transfer").Transfer(self.session, progress=cb)
+
     def download(
         self, remote_path: str, local_path: str, progress: ByteProgress | None = None
     ) -> None:
-        cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
-        _remote("transfer").Transfer(self.session, progress=cb).download_file(
-            remote_path, local_path
-        )
+        self._transfer(progress).download_file(remote_path, local_path)
 
     def upload(
         self, local_path: str, remote_path: str, progress: ByteProgress | None = None
     ) -> None:
-        cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
-        _remote("transfer").Transfer(self.session, progress=cb).upload_file(local_path, remote_path)
+        self._transfer(progress).upload_file(local_path, remote_path)
 
     def upload_tree(
         self,
@@ -61,10 +61,7 @@ class SftpTransfer:
         exclude: tuple[str, ...] = (),
         progress: ByteProgress | None = None,
     ) -> None:
-        cb = (lambda p: progress(p.bytes_done, p.bytes_total)) if progress else None
-        _remote("transfer").Transfer(self.session, progress=cb).upload_tree(
-            local_dir, remote_dir, exclude=exclude
-        )
+        self._transfer(progress).upload_tree(local_dir, remote_dir, exclude=exclude)
 
 
 @contextmanager

@@ -204,6 +204,21 @@ def _script(directives: Sequence[str], body: Sequence[str]) -> str:
     return "\n".join(head) + "\n\n" + "\n".join(body) + "\n"
 
 
+def _engine_body(ctx: ScriptContext, module: str, args: Sequence[str], traps: str) -> list[str]:
+    """The job's shell lines: environment, ``python -m module`` on the run folder in the
+    background, ``traps`` forwarding signals to it, and its exit status as the job's."""
+    cmd = [f'"$PY" -m {module}', f"--run-dir {shlex.quote(ctx.run_dir)}"]
+    if ctx.storage_url:
+        cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
+    return [
+        "set -u",
+        *_env_lines(ctx.env),
+        f"cd {shlex.quote(ctx.run_dir)}",
+        " ".join([*cmd, *args]) + " &",
+        _WAIT_BLOCK.format(traps=traps).rstrip("\n"),
+    ]
+
+
 def render_controller_script(resources: Resources, ctx: ScriptContext) -> str:
     """The controller job: one small task that creates the study and keeps the workers up."""
     _check_context(ctx)
@@ -219,20 +234,13 @@ def render_controller_script(resources: Resources, ctx: ScriptContext) -> str:
     directives += [d for d in base if d.startswith(keep)]
     directives += ["--ntasks=1", "--cpus-per-task=1", f"--mem={CONTROLLER_MEM}"]
     directives.append(f"--signal=B:USR1@{MIN_STOP_LEAD}")
-    cmd = [
-        '"$PY" -m omniopt_desktop.engine.controller run',
-        f"--run-dir {shlex.quote(ctx.run_dir)}",
-    ]
-    if ctx.storage_url:
-        cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
-    body = ["set -u", *_env_lines(ctx.env), f"cd {shlex.quote(ctx.run_dir)}"]
-    body.append(" ".join(cmd) + " &")
     # USR1 (time limit near: the controller queues its successor) and TERM (scancel) as they come
     traps = "\n".join(
         f"trap 'kill -{sig} \"$child\" 2>/dev/null' {sig}" for sig in ("USR1", "TERM", "INT")
     )
-    body.append(_WAIT_BLOCK.format(traps=traps).rstrip("\n"))
-    return _script(directives, body)
+    return _script(
+        directives, _engine_body(ctx, "omniopt_desktop.engine.controller run", (), traps)
+    )
 
 
 def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:
@@ -247,18 +255,14 @@ def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:
         *resource_directives(resources),
         f"--signal=B:USR1@{stop_lead(resources, ctx.stop_lead)}",
     ]
-    cmd = ['"$PY" -m omniopt_desktop.engine worker', f"--run-dir {shlex.quote(ctx.run_dir)}"]
-    if ctx.storage_url:
-        cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
     workers = _check_positive("resources.workers", resources.workers, 1)
-    cmd.append(f'--workers {workers} --worker-index "${{SLURM_ARRAY_TASK_ID:-0}}"')
-    cmd.append('--worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}"')
-    body = ["set -u", *_env_lines(ctx.env), f"cd {shlex.quote(ctx.run_dir)}"]
-    body.append(" ".join(cmd) + " &")
+    args = (
+        f'--workers {workers} --worker-index "${{SLURM_ARRAY_TASK_ID:-0}}"',
+        '--worker-id "${SLURM_ARRAY_JOB_ID:-$SLURM_JOB_ID}_${SLURM_ARRAY_TASK_ID:-0}"',
+    )
     # time limit near (USR1) or scancel (TERM): the worker stops its trial, which is retried
     traps = 'forward() { kill -USR1 "$child" 2>/dev/null; }\ntrap forward USR1 TERM INT'
-    body.append(_WAIT_BLOCK.format(traps=traps).rstrip("\n"))
-    return _script(directives, body)
+    return _script(directives, _engine_body(ctx, "omniopt_desktop.engine worker", args, traps))
 
 
 def preview(resources: Resources, ctx: ScriptContext) -> str:

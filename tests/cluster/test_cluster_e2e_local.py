@@ -79,21 +79,33 @@ def test_submit_status_fetch(runs, tmp_path, storage, request):
     assert len(load_trials(snap)) == len(_trials(remote, "quad"))
 
 
-def _running_worker_once(runs, record, state: str, at_least: int, poll: float):
-    """The job key of a RUNNING worker once the run has ``at_least`` trials in ``state``
-    (None after 120 s)."""
+def _status_when(runs, record, ready, poll: float = 0.5):
+    """The run's status (no trials) once ``ready(status)`` holds; None after 120 s."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
         st = runs.status(record, since=10**9)
-        running = [
-            j
-            for j in st.jobs.jobs.values()
-            if j.name.endswith("-wrk") and j.state.value == "RUNNING"
-        ]
-        if running and st.counts.get(state, 0) >= at_least:
-            return running[0].key
+        if ready(st):
+            return st
         time.sleep(poll)
     return None
+
+
+def _running_workers(st):
+    return [
+        j for j in st.jobs.jobs.values() if j.name.endswith("-wrk") and j.state.value == "RUNNING"
+    ]
+
+
+def _running_worker_once(runs, record, state: str, at_least: int, poll: float):
+    """The job key of a RUNNING worker once the run has ``at_least`` trials in ``state``
+    (None after 120 s)."""
+    st = _status_when(
+        runs,
+        record,
+        lambda st: _running_workers(st) and st.counts.get(state, 0) >= at_least,
+        poll,
+    )
+    return _running_workers(st)[0].key if st else None
 
 
 def test_a_worker_cancelled_mid_study_does_not_stop_the_study(runs, tmp_path):
@@ -136,12 +148,7 @@ def test_killed_controller_resumes_without_losing_or_duplicating_trials(runs, tm
         tmp_path / "study", n_trials=10, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
     )
     record = runs.submit(study, str(path))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        st = runs.status(record, since=10**9)
-        if st.counts.get("COMPLETE", 0) >= 2:
-            break
-        time.sleep(0.5)
+    _status_when(runs, record, lambda st: st.counts.get("COMPLETE", 0) >= 2)
     runs.slurm.cancel([record.job_ids[0]])  # the controller only
     time.sleep(2)
     record = runs.resume(runs.registry.get(record.run_id), add_trials=4)
@@ -159,11 +166,7 @@ def test_cancel_fails_running_trials_and_keeps_the_database(runs, tmp_path):
         tmp_path / "study", n_trials=50, workers=2, command="sleep 30; sh ./prog.sh %(x) %(y)"
     )
     record = runs.submit(study, str(path))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if runs.status(record, since=10**9).counts.get("RUNNING", 0) >= 1:
-            break
-        time.sleep(0.5)
+    _status_when(runs, record, lambda st: st.counts.get("RUNNING", 0) >= 1)
     cancelled = runs.cancel(runs.registry.get(record.run_id))
     assert cancelled
     st = wait_finished(runs, record, timeout=120)
@@ -227,12 +230,11 @@ def test_controller_near_its_time_limit_queues_its_successor(runs, tmp_path, slu
         tmp_path / "study", n_trials=10, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
     )
     record = runs.submit(study, str(path))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        st = runs.status(record, since=10**9)
-        if st.counts.get("COMPLETE", 0) >= 2 and st.controller_state == "running":
-            break
-        time.sleep(0.5)
+    _status_when(
+        runs,
+        record,
+        lambda st: st.counts.get("COMPLETE", 0) >= 2 and st.controller_state == "running",
+    )
     ctl = record.job_ids[0]
     subprocess.run(["scancel", "-b", "-s", "USR1", ctl], env=slurm_cluster.env, check=True)
     st = wait_finished(runs, record)

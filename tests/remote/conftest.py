@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import keyring
 import keyring.backend
 import pytest
@@ -45,3 +49,12 @@ def memory_keyring():
     keyring.set_keyring(kr)
     yield kr
     keyring.set_keyring(old)
+
+
+@pytest.fixture
+def remote_dir(sshd_env):  # noqa: F811 (the fixture imported above)
+    """A temporary folder owned by the sshd test account (the remote side of transfers)."""
+    d = tempfile.mkdtemp(prefix="oo-remote-")
+    os.chown(d, sshd_env.account.uid, sshd_env.account.gid)
+    yield d
+    shutil.rmtree(d, ignore_errors=True)

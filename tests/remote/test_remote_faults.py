@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
-import tempfile
 import threading
 from dataclasses import replace
 
@@ -18,14 +16,6 @@ from omniopt_desktop.remote.state import ConnectionState
 from omniopt_desktop.remote.transfer import Transfer
 
 pytestmark = [pytest.mark.sshd, pytest.mark.timeout(120)]
-
-
-@pytest.fixture
-def remote_dir(sshd_env):
-    d = tempfile.mkdtemp(prefix="oo-remote-")
-    os.chown(d, sshd_env.account.uid, sshd_env.account.gid)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def _opts(sshd_env, srv, tmp_path, **kw):

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import shutil
 import stat
-import tempfile
 
 import pytest
 
@@ -19,14 +17,6 @@ pytestmark = pytest.mark.sshd
 def session(sshd_env):
     with Session("oo-target", options=sshd_env.session_options()) as s:
         yield s
-
-
-@pytest.fixture
-def remote_dir(sshd_env):
-    d = tempfile.mkdtemp(prefix="oo-remote-")
-    os.chown(d, sshd_env.account.uid, sshd_env.account.gid)
-    yield d
-    shutil.rmtree(d, ignore_errors=True)
 
 
 def test_upload_and_download_round_trip_with_progress(session, tmp_path, remote_dir):

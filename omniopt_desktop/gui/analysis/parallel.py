@@ -58,26 +58,49 @@ class ParallelView(SinglePlotView):
         if self._norm is not None and self._norm_version == (m.version, m.objective):
             return self._norm
         cols = m.cols
-        out = np.full((len(cols), len(cols.param_names) + 1), np.nan)
+        n, width = len(cols), len(cols.param_names) + 1
+        prev, rows = self._norm, None
+        if (
+            prev is not None
+            and self._norm_version == (m.version - 1, m.objective)
+            and m.last_change == "append"
+            and prev.shape[1] == width
+            and len(prev) <= n
+        ):
+            tail = m.appended_rows[m.appended_rows >= len(prev)]
+            if len(tail) == n - len(prev):  # the rows before are the same trials
+                rows = m.appended_rows  # only new and re-read trials need scaling
+        if rows is None:
+            out = np.full((n, width), np.nan)
+            rows = slice(None)
+        else:
+            out = np.empty((n, width))
+            out[: len(prev)] = prev
         self._ranges: List[Tuple[str, str]] = []
         for j, name in enumerate(cols.param_names):
             info = cols.param_info[name]
             x = cols.params[name]
             if info.is_categorical:
                 k = max(len(info.choices) - 1, 1)
-                out[:, j] = x / k if len(info.choices) > 1 else 0.5
+                out[rows, j] = x[rows] / k if len(info.choices) > 1 else 0.5
                 self._ranges.append((str(info.choices[0]), str(info.choices[-1])))
                 continue
             lo = info.low if info.low is not None else np.nanmin(x)
             hi = info.high if info.high is not None else np.nanmax(x)
+            if info.low is None or info.high is None:
+                rows_j: object = slice(None)  # the range may have moved: the whole column
+            else:
+                rows_j = rows
+            x = x[rows_j]
             if info.log and lo > 0:
                 x, lo_t, hi_t = np.log(x), np.log(lo), np.log(hi)
             else:
                 lo_t, hi_t = lo, hi
-            out[:, j] = (x - lo_t) / (hi_t - lo_t) if hi_t > lo_t else 0.5
+            out[rows_j, j] = (x - lo_t) / (hi_t - lo_t) if hi_t > lo_t else 0.5
             self._ranges.append((_short(lo), _short(hi)))
         v = cols.values[:, m.objective]
         ok = np.isfinite(v) & derived.completed_mask(cols)
+        out[:, -1] = np.nan
         if ok.any():
             lo, hi = float(v[ok].min()), float(v[ok].max())
             out[ok, -1] = (v[ok] - lo) / (hi - lo) if hi > lo else 0.5

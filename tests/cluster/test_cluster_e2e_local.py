@@ -17,6 +17,7 @@ from omniopt_desktop.cluster.commands import LocalRunner
 from omniopt_desktop.cluster.registry import Registry
 from omniopt_desktop.cluster.remote_env import EnvConfig
 from omniopt_desktop.cluster.runs import ClusterProfile, ClusterRuns
+from omniopt_desktop.cluster.sbatch import job_names
 from omniopt_desktop.cluster.transfer import LocalTransfer
 from omniopt_desktop.engine.storage import open_storage
 from omniopt_desktop.study.run_layout import storage_url
@@ -150,7 +151,12 @@ def test_killed_controller_resumes_without_losing_or_duplicating_trials(runs, tm
     record = runs.submit(study, str(path))
     _status_when(runs, record, lambda st: st.counts.get("COMPLETE", 0) >= 2)
     runs.slurm.cancel([record.job_ids[0]])  # the controller only
-    time.sleep(2)
+    # resume refuses while the controller job is still active (e.g. COMPLETING under load)
+    ctl = job_names(record.tag)[0]
+    deadline = time.monotonic() + 120
+    while any(j.state.is_active for j in runs.slurm.find_by_names([ctl])):
+        assert time.monotonic() < deadline, "the cancelled controller never left the queue"
+        time.sleep(1)
     record = runs.resume(runs.registry.get(record.run_id), add_trials=4)
     assert len(record.job_ids) == 2
     st = wait_finished(runs, record)

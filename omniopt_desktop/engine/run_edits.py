@@ -28,7 +28,10 @@ def cancel_trials(run_dir: str, reason: str = "cancelled") -> List[int]:
         return []
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = open_storage(url)
-    sid = storage.get_study_id_from_name(name)
+    try:
+        sid = storage.get_study_id_from_name(name)
+    except KeyError:  # cancelled before the controller created the study: nothing ran
+        return []
     done = []
     for t in storage.get_all_trials(sid, deepcopy=False, states=(TrialState.RUNNING,)):
         try:

@@ -115,6 +115,14 @@ def test_cancel_trials_fails_running_ones_with_the_reason(tmp_path):
     assert after.state.name == "FAIL" and after.user_attrs["oo_fail_reason"] == "cancelled"
 
 
+def test_cancel_before_the_controller_created_the_study_is_not_an_error(tmp_path):
+    # the database exists (another study in it) but this run's study does not yet
+    model = Study(name="demo", n_trials=3, parameters=[Parameter("x", ParamType.FLOAT, 0, 1)])
+    freeze_study(model, str(tmp_path), str(tmp_path), "sqlite")
+    optuna.create_study(study_name="other", storage=L.storage_url(str(tmp_path), "sqlite"))
+    assert C.cancel_trials(str(tmp_path)) == []
+
+
 def test_add_trials_raises_the_budget(tmp_path):
     _make(tmp_path, "sqlite", n=3)
     assert C.add_trials(str(tmp_path), 4) == 7

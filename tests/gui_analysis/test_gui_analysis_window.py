@@ -208,7 +208,15 @@ def test_following_a_live_study_shows_new_trials_without_a_click(qtbot, tmp_path
     qtbot.waitUntil(lambda: w.panel.model.n == 20, timeout=20000)
     w.set_following(True)
     assert w.follow_action.isChecked()
+    assert "following live" in w.windowTitle()
+    reloads = []
+    monkeypatch.setattr(w, "reload", lambda: reloads.append(1))
     make_bulk_db(db, 7, n_params=3, create=False, start_number=20, seed=3)
     qtbot.waitUntil(lambda: w.panel.model.n == 27, timeout=20000)
+    qtbot.wait(800)  # the file watcher's debounce (500 ms) has fired by now
+    w._maybe_reload()
+    assert not reloads  # writes to the followed file are polled, never a full reload
+    assert "(27 trials, following live)" in w.windowTitle()
     w.set_following(False)
     assert not w._follow_timer.isActive()
+    assert ", following live" not in w.windowTitle()

@@ -44,6 +44,7 @@ class AnalysisWindow(QMainWindow):
         self._follow_timer.setInterval(FOLLOW_MS)
         self._follow_timer.timeout.connect(self._follow_tick)
         self.panel.loaded.connect(self._loaded)
+        self.panel.model.columns_changed.connect(self._loaded)  # appends update the title too
         self.panel.load_failed.connect(self._load_failed)
         self._build_menu()
         self.setWindowTitle("OmniOpt analysis")
@@ -80,6 +81,7 @@ class AnalysisWindow(QMainWindow):
             self._follow_timer.start()
         else:
             self._follow_timer.stop()
+        self._loaded()
 
     def _follow_tick(self) -> None:
         if self.path and os.path.exists(self.path):
@@ -111,14 +113,28 @@ class AnalysisWindow(QMainWindow):
         self._reload_timer.start()
 
     def _maybe_reload(self) -> None:
-        if self.path and fingerprint(self.path) not in (None, self._fingerprint):
-            self.reload()
+        now = fingerprint(self.path) if self.path else None
+        if now is None or now == self._fingerprint:
+            return
+        if (
+            self._follow_timer.isActive()
+            and self._fingerprint is not None
+            and now.inode == self._fingerprint.inode
+        ):
+            # a study being written while we follow it: the poll reads only what changed;
+            # a full reload is for a file replaced by a newer snapshot (another inode)
+            self._fingerprint = now
+            return
+        self.reload()
 
     def _loaded(self) -> None:
         cols = self.panel.model.cols
         if cols is not None:
             where = f" — {self.path}" if self.path else ""
-            self.setWindowTitle(f"{cols.study.name} ({len(cols)} trials){where} — OmniOpt analysis")
+            live = ", following live" if self._follow_timer.isActive() else ""
+            self.setWindowTitle(
+                f"{cols.study.name} ({len(cols)} trials{live}){where} — OmniOpt analysis"
+            )
 
     def _load_failed(self, line: str) -> None:
         self.statusBar().showMessage(line)

@@ -18,12 +18,17 @@ from ..study import run_layout as L
 from ..study.model import Study
 
 
-def write_json_atomic(path: str, data: Any) -> None:
+def write_json_atomic(path: str, data: Any, compact: bool = False) -> None:
+    """Write ``data`` as JSON to ``path`` through a temporary file in the same folder, so a
+    reader sees the old file or the new one, never half of it."""
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
     try:
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=False)
+            if compact:
+                json.dump(data, f, separators=(",", ":"), default=str)
+            else:
+                json.dump(data, f, indent=2, default=str)
             f.write("\n")
         os.replace(tmp, path)
     except BaseException:

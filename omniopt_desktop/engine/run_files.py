@@ -13,20 +13,14 @@ import time
 from typing import Any, Dict, Tuple
 
 from ..study import run_layout as L
+from .frozen import write_json_atomic
 
 STATE_FILE = L.CONTROLLER_STATE
 JOBS_FILE = L.JOBS_FILE
 
 
 def write_json(path: str, data: Any, compact: bool = False) -> None:
-    tmp = f"{path}.tmp-{os.getpid()}"
-    with open(tmp, "w") as f:
-        if compact:
-            json.dump(data, f, separators=(",", ":"), default=str)
-        else:
-            json.dump(data, f, indent=1, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    write_json_atomic(path, data, compact=compact)
 
 
 def read_json(path: str) -> Dict[str, Any]:

@@ -18,23 +18,33 @@ from .. import __version__
 from ..errors import OmniOptError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def command_names() -> dict[str, str]:
+    """Sub-command name → its module, without importing any of them."""
+    return {
+        info.name[4:].replace("_", "-"): info.name
+        for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)
+        if info.name.startswith("cmd_")
+    }
+
+
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """The argument parser; with ``only``, just that sub-command's module is imported (a
+    command such as ``open --screenshot`` should not pay for the cluster modules)."""
     parser = argparse.ArgumentParser(
         prog="omniopt-desktop",
         description="Hyper-parameter optimisation of any program, locally or on a SLURM cluster.",
     )
     parser.add_argument("--version", action="version", version=f"omniopt-desktop {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name):
-        if info.name.startswith("cmd_"):
-            importlib.import_module(f"{__name__}.{info.name}").register(sub)
+    for name, module in command_names().items():
+        if only is None or name == only:
+            importlib.import_module(f"{__name__}.{module}").register(sub)
     return parser
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = build_parser()
-    known = set(parser._subparsers._group_actions[0].choices) if parser._subparsers else set()
+    known = set(command_names())
     # `omniopt-desktop [STUDY.toml] [--screenshot PNG]` opens the GUI
     if (
         not argv
@@ -42,6 +52,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         or argv[0] == "--screenshot"
     ):
         argv = ["gui", *argv]
+    # `--version` needs no sub-command; `--help` and mistakes get the full parser
+    only = argv[0] if argv[0] in known else ("" if argv == ["--version"] else None)
+    parser = build_parser(only=only)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -51,6 +51,8 @@ def _confirm_only_the_cancel_box(monkeypatch):
 def test_watch_cancel_and_fetch_a_cluster_run(
     sshd_env, slurm_cluster, live_wheelhouse, qtbot, window, tmp_path, monkeypatch
 ):
+    # a private run registry: runs other tests left "submitted" would be polled here too
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     _, study_path = make_study_folder(
         tmp_path / "study", n_trials=60, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
     )

@@ -300,3 +300,25 @@ def test_appended_points_equal_a_full_redraw(qtbot, flush_between):
         else:
             for state, item in b.segments.items():
                 assert _points(a.segments[state]) == _points(item), state
+
+
+def test_importance_is_kept_across_small_appends_and_recomputed_as_the_study_grows(qtbot):
+    """PED-ANOVA is the costliest redraw of a live append: after appends it is computed again
+    once the study has grown by 1 % (here 2 trials of 200), and then equals a fresh one."""
+    p = AnalysisPanel(_later_trials(0, 199))
+    qtbot.addWidget(p)
+    p.show()
+    v = p.show_view("importance")
+    first = p.model.importance()
+    assert first and p.model.importance_trials() == 200
+    assert "(200 trials)" in v.plot.titleLabel.text
+    p.append_trials(_later_trials(200, 200))
+    p.flush()
+    assert p.model.importance() is first  # 1 new trial of 200: kept
+    p.append_trials(_later_trials(201, 201))
+    p.flush()
+    again = p.model.importance()
+    assert again is not first and p.model.importance_trials() == 202
+    assert again == pytest.approx(derived.importance(p.model.cols))
+    assert v.shares() == pytest.approx({k: x / sum(again.values()) for k, x in again.items()})
+    assert "(202 trials)" in v.plot.titleLabel.text

@@ -33,6 +33,8 @@ class ImportanceView(SinglePlotView):
 
     def redraw(self) -> None:
         imp = self.model.importance()
+        if imp is self.raw and self.names:  # kept across a small append: nothing to draw
+            return
         self.raw = imp
         names = list(imp)[::-1]  # most important on top (highest y)
         vals = np.array([imp[n] for n in names], dtype=float)
@@ -47,7 +49,8 @@ class ImportanceView(SinglePlotView):
         self.plot.setXRange(
             0, max(float(share.max()) if len(share) else 1.0, 1e-9) * 1.05, padding=0
         )
-        self.plot.setTitle(f"importance for {self.model.objective_name()}")
+        n = self.model.importance_trials()
+        self.plot.setTitle(f"importance for {self.model.objective_name()} ({n:,} trials)")
 
     def shares(self) -> Dict[str, float]:
         return dict(zip(self.names, np.asarray(self.bars.opts["width"], dtype=float)))

@@ -14,6 +14,8 @@ from PySide6.QtCore import QObject, Signal
 from ...analysis import derived
 from ...analysis.columns import TrialColumns
 
+IMPORTANCE_REFRESH = 0.01  # recompute importance after appends once the study grew by 1 %
+
 
 class AnalysisModel(QObject):
     columns_changed = Signal()  # new trials (loaded or appended): views redraw
@@ -32,6 +34,8 @@ class AnalysisModel(QObject):
         self.appended_rows: np.ndarray = np.empty(0, dtype=np.int64)
         self.reloads = 0  # counts set_columns: a view drawn since the last one may only add
         self._cache: Dict[Any, Any] = {}
+        # importance per objective, kept across appends: (trials when computed, result)
+        self._importance: Dict[int, Any] = {}
 
     # -- changes -------------------------------------------------------------------------------
     def set_columns(self, cols: TrialColumns, path: str = "") -> None:
@@ -43,6 +47,7 @@ class AnalysisModel(QObject):
         self.last_change = "reload"
         self.appended_rows = np.empty(0, dtype=np.int64)
         self.reloads += 1
+        self._importance.clear()
         self._changed()
 
     def append(self, new: TrialColumns) -> int:
@@ -107,11 +112,23 @@ class AnalysisModel(QObject):
         return self._cached("pareto", lambda: derived.pareto_front_rows(self.cols))
 
     def importance(self) -> Dict[str, float]:
+        """PED-ANOVA importance of the current objective. After appends it is computed again
+        only once the study has grown by IMPORTANCE_REFRESH (1 %) since the last time: at
+        100,000 trials a live poll of 100 new ones cannot change the shares visibly, and the
+        computation costs more than the whole redraw of the other views."""
         if self.cols is None:
             return {}
-        return self._cached(
-            ("imp", self.objective), lambda: derived.importance(self.cols, self.objective)
-        )
+        n = len(self.cols)
+        kept = self._importance.get(self.objective)
+        if kept is None or not kept[0] <= n < kept[0] + max(1, int(kept[0] * IMPORTANCE_REFRESH)):
+            kept = (n, derived.importance(self.cols, self.objective))
+            self._importance[self.objective] = kept
+        return kept[1]
+
+    def importance_trials(self) -> int:
+        """How many trials the importance shown was computed from."""
+        kept = self._importance.get(self.objective)
+        return kept[0] if kept else 0
 
     def highlighted_rows(self) -> np.ndarray:
         """Best trial (single objective) or the Pareto front (multi-objective)."""

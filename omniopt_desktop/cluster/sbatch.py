@@ -195,8 +195,13 @@ while :; do
     status=$?
     kill -0 "$child" 2>/dev/null || break
 done
-exit "$status"
+{after}exit "$status"
 """
+# exit status of an engine worker that stopped as asked (STOP file of a cancel, time limit)
+WORKER_STOPPED = 4
+# ... which is no failure of its job: without this a worker that saw the STOP file of a cancel
+# before `scancel` reached it ended FAILED (NonZeroExitCode) in squeue, beside CANCELLED ones
+_STOPPED_IS_DONE = f'[ "$status" -eq {WORKER_STOPPED} ] && status=0\n'
 
 
 def _script(directives: Sequence[str], body: Sequence[str]) -> str:
@@ -204,9 +209,12 @@ def _script(directives: Sequence[str], body: Sequence[str]) -> str:
     return "\n".join(head) + "\n\n" + "\n".join(body) + "\n"
 
 
-def _engine_body(ctx: ScriptContext, module: str, args: Sequence[str], traps: str) -> list[str]:
+def _engine_body(
+    ctx: ScriptContext, module: str, args: Sequence[str], traps: str, after: str = ""
+) -> list[str]:
     """The job's shell lines: environment, ``python -m module`` on the run folder in the
-    background, ``traps`` forwarding signals to it, and its exit status as the job's."""
+    background, ``traps`` forwarding signals to it, and its exit status as the job's
+    (``after``: shell lines that may change ``$status`` first)."""
     cmd = [f'"$PY" -m {module}', f"--run-dir {shlex.quote(ctx.run_dir)}"]
     if ctx.storage_url:
         cmd.append(f"--storage {shlex.quote(ctx.storage_url)}")
@@ -215,7 +223,7 @@ def _engine_body(ctx: ScriptContext, module: str, args: Sequence[str], traps: st
         *_env_lines(ctx.env),
         f"cd {shlex.quote(ctx.run_dir)}",
         " ".join([*cmd, *args]) + " &",
-        _WAIT_BLOCK.format(traps=traps).rstrip("\n"),
+        _WAIT_BLOCK.format(traps=traps, after=after).rstrip("\n"),
     ]
 
 
@@ -262,7 +270,8 @@ def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:
     )
     # time limit near (USR1) or scancel (TERM): the worker stops its trial, which is retried
     traps = 'forward() { kill -USR1 "$child" 2>/dev/null; }\ntrap forward USR1 TERM INT'
-    return _script(directives, _engine_body(ctx, "omniopt_desktop.engine worker", args, traps))
+    body = _engine_body(ctx, "omniopt_desktop.engine worker", args, traps, _STOPPED_IS_DONE)
+    return _script(directives, body)
 
 
 def preview(resources: Resources, ctx: ScriptContext) -> str:

@@ -162,3 +162,19 @@ def test_worker_script_forwards_the_stop_signal_and_waits(tmp_path, sig):
     assert (tmp_path / "got").read_text().strip() == "stopping"
     args = (tmp_path / "args").read_text()
     assert "--workers 3 --worker-index 2 --worker-id 77_2" in args
+
+
+def test_a_worker_that_stopped_as_asked_ends_its_job_without_failure(tmp_path):
+    """Exit status 4 (STOP file of a cancel, time limit) becomes 0, so SLURM does not show the
+    job FAILED; any other failure keeps its status."""
+    import subprocess
+
+    from omniopt_desktop.cluster import sbatch
+    from omniopt_desktop.engine.worker import Exit
+
+    assert sbatch.WORKER_STOPPED == Exit.STOPPED
+    script = tmp_path / "block.sh"
+    for code, expected in ((4, 0), (0, 0), (1, 1), (3, 3)):
+        block = sbatch._WAIT_BLOCK.format(traps=":", after=sbatch._STOPPED_IS_DONE)
+        script.write_text(f"sh -c 'exit {code}' &\n{block}")
+        assert subprocess.run(["bash", str(script)]).returncode == expected, code

@@ -9,6 +9,7 @@ produces a thing (a run id, a path) it prints it as the last line of stdout.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import pkgutil
 import sys
@@ -18,6 +19,7 @@ from .. import __version__
 from ..errors import OmniOptError
 
 
+@functools.lru_cache(maxsize=1)
 def command_names() -> dict[str, str]:
     """Sub-command name → its module, without importing any of them."""
     return {

@@ -575,18 +575,17 @@ class MainWindow(QMainWindow):
         live = [h for h in self.tasks.running() if h.name.startswith(LOCAL_RUN_TASK)]
         if not live:
             return True
-        box = QMessageBox(self)
-        box.setObjectName("stop_runs_box")
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Local run in progress")
-        box.setText(f"{len(live)} local run{'s' * (len(live) != 1)} still going.")
-        box.setInformativeText(
-            "Quitting stops them cleanly; Run locally again later resumes where they stopped."
+        from .confirm import ask_yes_no
+
+        return ask_yes_no(
+            self,
+            "stop_runs_box",
+            QMessageBox.Icon.Question,
+            "Local run in progress",
+            f"{len(live)} local run{'s' * (len(live) != 1)} still going.",
+            "Quitting stops them cleanly; Run locally again later resumes where they stopped.",
+            yes="Stop and quit",
         )
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Stop and quit")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        return box.exec() == QMessageBox.StandardButton.Yes
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self.maybe_save() or not self._confirm_stop_local_runs():

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from ..cluster.run_summary import state_text, trials_text
 from .analysis.panel import AnalysisPanel
+from .confirm import ask_yes_no
 from .jobs_panel import JobsPanel
 from .live_runs import LiveUpdate, RunPoller
 
@@ -141,20 +142,20 @@ class RemoteMonitorWindow(QMainWindow):
 
     # -- actions ------------------------------------------------------------------------------
     def cancel_clicked(self) -> Any:
-        box = QMessageBox(self)
-        box.setObjectName("confirm_cancel_box")
-        box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("Cancel the cluster run")
-        box.setText(f"Cancel run {self.record.run_id} on {self.record.host}?")
-        box.setInformativeText(
-            "Every job of the run is stopped; running trials end as failed ('cancelled'). "
-            "The study database stays: Fetch snapshot still works, and the run can be resumed."
+        asked = ask_yes_no(
+            self,
+            "confirm_cancel_box",
+            QMessageBox.Icon.Warning,
+            "Cancel the cluster run",
+            f"Cancel run {self.record.run_id} on {self.record.host}?",
+            (
+                "Every job of the run is stopped; running trials end as failed ('cancelled'). "
+                "The study database stays: Fetch snapshot still works, and the run can be resumed."
+            ),
+            yes="Cancel run",
+            no="Keep running",
         )
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.button(QMessageBox.StandardButton.Yes).setText("Cancel run")
-        box.button(QMessageBox.StandardButton.No).setText("Keep running")
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        if box.exec() != QMessageBox.StandardButton.Yes or self._cancel_action is None:
+        if not asked or self._cancel_action is None:
             return None
         self.cancel_button.setEnabled(False)
         handle = self._cancel_action(self.record.run_id)

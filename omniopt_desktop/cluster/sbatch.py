@@ -197,9 +197,10 @@ while :; do
 done
 {after}exit "$status"
 """
-# exit status of an engine worker that stopped as asked (STOP file of a cancel, time limit)
+# exit status of an engine worker or controller that stopped as asked (STOP file of a cancel,
+# time limit, signal)
 WORKER_STOPPED = 4
-# ... which is no failure of its job: without this a worker that saw the STOP file of a cancel
+# ... which is no failure of its job: without this a job that saw the STOP file of a cancel
 # before `scancel` reached it ended FAILED (NonZeroExitCode) in squeue, beside CANCELLED ones
 _STOPPED_IS_DONE = f'[ "$status" -eq {WORKER_STOPPED} ] && status=0\n'
 
@@ -246,9 +247,8 @@ def render_controller_script(resources: Resources, ctx: ScriptContext) -> str:
     traps = "\n".join(
         f"trap 'kill -{sig} \"$child\" 2>/dev/null' {sig}" for sig in ("USR1", "TERM", "INT")
     )
-    return _script(
-        directives, _engine_body(ctx, "omniopt_desktop.engine.controller run", (), traps)
-    )
+    body = _engine_body(ctx, "omniopt_desktop.engine.controller run", (), traps, _STOPPED_IS_DONE)
+    return _script(directives, body)
 
 
 def render_worker_script(resources: Resources, ctx: ScriptContext) -> str:

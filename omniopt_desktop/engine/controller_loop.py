@@ -256,7 +256,7 @@ class Controller:
             why = f"time limit reached; queueing the next controller failed: {failure}"
             self.set_state("stopped", why + "; continue with submit --resume")
             log.error("%s", why)
-            return 4
+            return 3  # not stopped as asked: the job shows FAILED
         self.set_state("requeued", f"time limit reached; controller job {job} continues")
         log.info("time limit near: controller job %s queued to continue", job)
         return 0

@@ -50,6 +50,23 @@ WARM_MODULES = (
     "omniopt_desktop.engine.local_run",
 )
 _SETTINGS_LOCK = threading.Lock()
+# the number of the newest settings snapshot taken, and of the newest written: a background
+# write of an older snapshot that got the lock late must not overwrite a newer file
+_SETTINGS_SEQ = {"taken": 0, "written": 0}
+
+
+def _write_settings(snapshot: AppSettings, seq: int) -> None:
+    with _SETTINGS_LOCK:
+        if seq < _SETTINGS_SEQ["written"]:
+            return
+        snapshot.save()
+        _SETTINGS_SEQ["written"] = seq
+
+
+def _next_settings_seq() -> int:
+    with _SETTINGS_LOCK:
+        _SETTINGS_SEQ["taken"] += 1
+        return _SETTINGS_SEQ["taken"]
 STUDY_FILTER = "Study files (*.toml);;All files (*)"
 
 
@@ -283,23 +300,22 @@ class MainWindow(QMainWindow):
         s.window_state = bytes(self.saveState().toBase64()).decode()
         s.splitter_state = bytes(self.editor.splitter.saveState().toBase64()).decode()
         try:
-            s.save()
+            _write_settings(s, _next_settings_seq())
         except OSError as e:
             self.reporter.report(f"cannot save the app settings in {config_dir()}: {e.strerror}")
 
     def _save_settings(self) -> None:
         """Write a snapshot of the settings off the GUI thread (the newest write wins)."""
-        snapshot = self.settings.snapshot()
+        snapshot, seq = self.settings.snapshot(), _next_settings_seq()
 
         def write(state: Any) -> None:
-            with _SETTINGS_LOCK:  # one writer at a time; a superseded snapshot is dropped
-                state.check_cancelled()
-                try:
-                    snapshot.save()
-                except OSError as e:
-                    raise OmniOptError(
-                        f"cannot save the app settings in {config_dir()}: {e.strerror}"
-                    ) from e
+            state.check_cancelled()  # a superseded snapshot is dropped
+            try:
+                _write_settings(snapshot, seq)
+            except OSError as e:
+                raise OmniOptError(
+                    f"cannot save the app settings in {config_dir()}: {e.strerror}"
+                ) from e
 
         self.tasks.submit(write, name="saving the app settings", channel="settings")
 

@@ -23,6 +23,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from dataclasses import dataclass, field
 
 import paramiko
@@ -354,6 +355,17 @@ class Session:
         if not self._transports[-1].is_active():
             self._lost("the connection was closed by the server or the network")
             return False
+        return True
+
+    def settle_after_eof(self, within: float = 3.0) -> bool:
+        """After an EOF or reset on a channel: wait up to ``within`` s for the transport to see
+        the connection gone (the state then moves to LOST); False if it stays active (only the
+        channel ended)."""
+        deadline = time.monotonic() + within
+        while self.transport_is_active():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
         return True
 
     def check_alive(self) -> None:

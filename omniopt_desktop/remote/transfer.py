@@ -112,8 +112,12 @@ class _Meter:
 def _remote_error(session: Session, what: str, e: BaseException) -> RemoteError:
     if isinstance(e, RemoteError):
         return e
-    # EOFError/ConnectionError can arrive before the transport itself notices it is dead
-    if isinstance(e, (EOFError, ConnectionError)) or not session.transport_is_active():
+    # EOFError/ConnectionError can arrive before the transport itself notices it is dead: give
+    # it a moment, so that the session is LOST (and says so) when the error reaches the caller
+    eof = isinstance(e, (EOFError, ConnectionError))
+    if eof:
+        session.settle_after_eof()
+    if eof or not session.transport_is_active():
         return ConnectionLost(
             f"connection to {session.host} lost during {what}; the target was not replaced — "
             f"reconnect and retry"

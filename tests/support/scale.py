@@ -213,8 +213,8 @@ def audit(run_dir: str, url: str, study_name: str, n_trials: int, since_number: 
 
     Lost: a trial a worker logged COMPLETE, or whose ``status.json`` says COMPLETE, that is not
     COMPLETE in the storage — except a trial whose worker was killed between writing
-    ``status.json`` and telling (never logged), failed "worker lost" and retried to COMPLETE:
-    that one is counted as re-run. Doubled: a trial logged COMPLETE twice, or more COMPLETE trials in
+    ``status.json`` and telling (never logged), failed "worker lost" and retried (COMPLETE, or
+    WAITING when the budget was met before the retry ran): that one is counted as re-run. Doubled: a trial logged COMPLETE twice, or more COMPLETE trials in
     the study than ``n_trials``. Engine time per trial: the gap between the end of a worker's
     program and the start of its next one (tell, bookkeeping, ask, program start).
     """
@@ -249,14 +249,20 @@ def audit(run_dir: str, url: str, study_name: str, n_trials: int, since_number: 
                     on_disk.add(int(name))
         except (OSError, ValueError):
             continue
-    retried_ok = {t.user_attrs.get(A.RETRY_OF) for t in trials if t.state == TrialState.COMPLETE}
+    # a retry COMPLETE, or one still WAITING because the budget was met before it ran
+    retried = {
+        t.user_attrs.get(A.RETRY_OF)
+        for t in trials
+        if t.state in (TrialState.COMPLETE, TrialState.WAITING)
+    }
     for n in sorted(set(told) | on_disk):
         t = by_number.get(n)
         if t is not None and t.state == TrialState.COMPLETE:
             continue
-        if n not in told and t is not None and n in retried_ok:
+        if n not in told and t is not None and t.state == TrialState.FAIL and n in retried:
             # its worker died (SIGKILL) after writing status.json, before telling: the trial
-            # was failed "worker lost" and its retry is COMPLETE; re-run, not lost
+            # was failed "worker lost" and retried (the retry stays WAITING if the study's
+            # budget was met first); re-run, not lost
             a.rerun.append(n)
             continue
         a.lost.append(n)

@@ -388,7 +388,12 @@ def open_analysis(window: MainWindow, db_path: str, follow: bool | None = None) 
         )
         return None
     w = cls(db_path) if not _takes_tasks(cls) else cls(db_path, tasks=window.tasks)
-    window._analysis_windows = [*getattr(window, "_analysis_windows", []), w]
+    window.child_windows.adopt(w, "_analysis_windows")  # its own window, closed with the app
+    table = getattr(getattr(w, "panel", None), "views", {}).get("table")
+    if table is not None:  # a fetched snapshot: trial files fetched along, else where they are
+        from ..cluster.trial_files import snapshot_trial_files
+
+        table.files_provider = snapshot_trial_files
     if follow is None:
         follow = any(r.state == "running" for r in window.runs.model.rows)
     if follow and hasattr(w, "set_following"):

@@ -8,6 +8,11 @@ scheduled after ``monitor.interval`` (it grows while nothing changes and when th
 be reached, and drops back when news arrive). Subscribers that want trials (monitor windows) get
 them converted to analysis columns on the worker thread: all of them once, then only the new or
 changed ones of each poll.
+
+A monitor window reads one trial's files from the run folder on demand
+(:meth:`RunPoller.trial_files`, on the table's thread) over the same session, connecting again
+when the session was closed or lost. Sessions of clusters without an active poller or an open
+monitor window are closed.
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 
 from ..cluster.registry import Registry, RunRecord
 from ..cluster.runs import ClusterProfile, ClusterRuns, RunMonitor, RunStatus
+from ..errors import RemoteError
 from ..study import run_layout as L
 from .tasks import TaskHandle, TaskRunner, TaskState
 
@@ -142,6 +148,7 @@ class RunPoller(QObject):
     updated = Signal(object)  # LiveUpdate
     finished = Signal(object)  # the last RunStatus
     polling_changed = Signal(bool)
+    unsubscribed = Signal()
 
     def __init__(
         self,
@@ -195,6 +202,12 @@ class RunPoller(QObject):
         self._subscribers.pop(id(owner), None)
         if not self._subscribers:
             self.stop()
+        self.unsubscribed.emit()
+
+    @property
+    def watched(self) -> bool:
+        """A subscriber wants trials (a monitor window is open)."""
+        return any(self._subscribers.values())
 
     def stop(self) -> None:
         was = self.active
@@ -306,6 +319,28 @@ class RunPoller(QObject):
     def next_interval(self) -> float:
         return self.monitor.interval if self.monitor else self.base_interval
 
+    # -- a trial's files ----------------------------------------------------------------------
+    def trial_files(self, number: int) -> Any:
+        """Trial ``number``'s command/stdout/stderr/status (``analysis.run_files.TrialFiles``)
+        read from the run folder on the cluster, head and tail of long files only. Blocks:
+        call it off the GUI thread. Raises an error with one line when they cannot be read."""
+        from ..cli.cmd_submit import LOCAL_HOST, _remote
+        from ..cluster.trial_files import LocalReader, read_trial_files
+
+        record = self.record
+        if record.host == LOCAL_HOST:
+            return read_trial_files(LocalReader(), record.remote_dir, number)
+        session = self.pool.session(record.host, record.ssh_config)
+        if session is None or not session.transport_is_active():
+            prompts = self._prompts or _remote("callbacks").NoPrompts()
+            try:
+                self.pool.runs_for(record, prompts)  # connect (again), shared with the polls
+            except Exception as e:  # noqa: BLE001 - one line for the trial table
+                raise RemoteError(f"cannot connect to {record.host}: {_one_line(e)}") from e
+            session = self.pool.session(record.host, record.ssh_config)
+        reader = _remote("sftp_reader").SftpReader(session)
+        return read_trial_files(reader, record.remote_dir, number)
+
 
 def _dialog_parent(obj: QObject) -> Any:
     """The nearest widget among ``obj``'s parents (dialogs asking for passwords sit on it)."""
@@ -351,6 +386,7 @@ class LiveRuns(QObject):
                 self,
             )  # fmt: skip
             p.polling_changed.connect(lambda _on: self._release_idle_sessions())
+            p.unsubscribed.connect(self._release_idle_sessions)
             self.pollers[record.run_id] = p
         return p
 
@@ -358,8 +394,13 @@ class LiveRuns(QObject):
         return self.pollers.get(run_id)
 
     def _release_idle_sessions(self) -> None:
-        """Close the session of a cluster no poller uses any more (off the GUI thread)."""
-        busy = {(p.record.host, p.record.ssh_config) for p in self.pollers.values() if p.active}
+        """Close the session of a cluster that no poller and no monitor window (which reads
+        trial files) uses any more (off the GUI thread)."""
+        busy = {
+            (p.record.host, p.record.ssh_config)
+            for p in self.pollers.values()
+            if p.active or p.watched
+        }
         idle = [k for k in self.pool.keys() if k not in busy]
         if idle:
             threading.Thread(

@@ -13,7 +13,7 @@ import shutil
 import threading
 from typing import Any
 
-from PySide6.QtCore import QByteArray, Qt, Signal
+from PySide6.QtCore import QByteArray, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -107,6 +107,52 @@ class ErrorBanner(QWidget):
         self.show()
 
 
+class ChildWindows(QObject):
+    """The main window's own top-level windows (live monitors, analysis windows): separate
+    windows (``Qt.Window``) owned by the main window, listed in one of its attributes while they
+    exist, closed with it, and deleted once closed (an analysis window after it stopped
+    following its study and its read in flight has ended)."""
+
+    def __init__(self, owner: QWidget) -> None:
+        super().__init__(owner)
+        self.owner = owner
+        self.attrs: set[str] = set()
+
+    def adopt(self, child: QWidget, attr: str) -> QWidget:
+        if child.parent() is not self.owner:
+            child.setParent(self.owner)
+        child.setWindowFlag(Qt.WindowType.Window, True)  # after setParent, which resets flags
+        self.attrs.add(attr)
+        setattr(self.owner, attr, [*getattr(self.owner, attr, []), child])
+        child.installEventFilter(self)
+        child.destroyed.connect(lambda _obj=None, c=child, a=attr: self._forget(c, a))
+        return child
+
+    def _forget(self, child: QWidget, attr: str) -> None:
+        setattr(self.owner, attr, [x for x in getattr(self.owner, attr, []) if x is not child])
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt
+        if event.type() == QEvent.Type.Close:
+            QTimer.singleShot(0, obj, lambda: self._closed(obj))  # after the close is done
+        return False
+
+    def _closed(self, child: Any) -> None:
+        if child.isVisible():
+            return  # the window refused to close
+        if hasattr(child, "set_following"):
+            child.set_following(False)
+        reading = getattr(getattr(child, "panel", None), "_worker", None)
+        if isinstance(reading, TaskHandle) and not reading.is_done:
+            reading.ended.connect(child.deleteLater)  # its answer must not reach a deleted view
+        else:
+            child.deleteLater()
+
+    def close_all(self) -> None:
+        for attr in self.attrs:
+            for w in list(getattr(self.owner, attr, [])):
+                w.close()
+
+
 class MainWindow(QMainWindow):
     document_opened = Signal(object)  # StudyDocument | None
     document_saved = Signal(str)
@@ -122,6 +168,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings.load()
         self.reporter = reporter or ErrorReporter(self)
         self.tasks = TaskRunner(self.reporter, self)
+        self.child_windows = ChildWindows(self)  # live monitors and analysis windows
         self.doc: StudyDocument | None = None
         self._unsubscribe: Any = None
         self._close_after_save = False
@@ -609,4 +656,5 @@ class MainWindow(QMainWindow):
             return
         self.save_layout()
         self.tasks.cancel_all()
+        self.child_windows.close_all()  # the monitor and analysis windows go with the app
         event.accept()

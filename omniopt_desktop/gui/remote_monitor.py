@@ -5,6 +5,8 @@ The window subscribes to the run's :class:`~.live_runs.RunPoller` (the one the r
 so both share each poll and the SSH session) asking for trials: the first update carries every
 trial, later ones only the new or changed trials, appended to the views (the panel redraws at
 most every ``REDRAW_MS``). Closing the window unsubscribes; polling stops when nobody watches.
+A trial chosen in the table shows its command, stdout and stderr read from the run folder on the
+cluster (:meth:`RunPoller.trial_files`, off the GUI thread).
 """
 
 from __future__ import annotations
@@ -59,6 +61,7 @@ class RemoteMonitorWindow(QMainWindow):
             f"{self.record.study_name} — {self.record.run_id} on {self.record.host} (live)"
         )
         self.panel = AnalysisPanel(None, self, tasks=tasks, study_name=self.record.study_name)
+        self.panel.views["table"].files_provider = self._trial_files  # from the cluster
         self.header = QLabel(f"Connecting to {self.record.host}…")
         self.header.setObjectName("monitor_header")
         self.header.setTextFormat(Qt.TextFormat.RichText)
@@ -140,6 +143,9 @@ class RemoteMonitorWindow(QMainWindow):
         self.header.setText(text)
         self.cancel_button.setEnabled(not st.finished and self._cancel_action is not None)
 
+    def _trial_files(self, _where: str, number: int) -> Any:
+        return self.poller.trial_files(number)  # on the table's thread
+
     # -- actions ------------------------------------------------------------------------------
     def cancel_clicked(self) -> Any:
         asked = ask_yes_no(
@@ -199,8 +205,8 @@ def open_remote_monitor(window: MainWindow, run_id: str) -> RemoteMonitorWindow 
         tasks=window.tasks,
         cancel=lambda rid: cancel_remote_run(window, rid),
         fetch=lambda rid: fetch_remote_run(window, rid),
+        parent=window,
     )
-    alive = [x for x in getattr(window, "_monitor_windows", []) if x.isVisible()]
-    window._monitor_windows = [*alive, w]
+    window.child_windows.adopt(w, "_monitor_windows")
     w.show()
     return w

@@ -55,13 +55,9 @@ def test_one_click_runs_the_quadratic_example_with_live_plots(qtbot, window, tmp
         _watch_live(qtbot, window, run, analysis, shots)
     finally:  # it follows files: it must not outlive the main window and its task runner
         analysis.set_following(False)
-        analysis.close()
-        qtbot.waitUntil(
-            lambda: not any(h.name.startswith("read ") for h in window.tasks.running()),
-            timeout=20000,
-        )
-        with qtbot.waitSignal(analysis.destroyed, timeout=5000):
-            analysis.deleteLater()
+        with qtbot.waitSignal(analysis.destroyed, timeout=20000):
+            analysis.close()  # a child window of the main window: deleted once its read ended
+        assert not any(h.name.startswith("read ") for h in window.tasks.running())
 
 
 def _watch_live(qtbot, window, run, analysis, shots):

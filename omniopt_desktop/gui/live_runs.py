@@ -323,23 +323,39 @@ class RunPoller(QObject):
     def trial_files(self, number: int) -> Any:
         """Trial ``number``'s command/stdout/stderr/status (``analysis.run_files.TrialFiles``)
         read from the run folder on the cluster, head and tail of long files only. Blocks:
-        call it off the GUI thread. Raises an error with one line when they cannot be read."""
+        call it off the GUI thread. A session found lost is connected again once; raises an
+        error with one line when the files cannot be read."""
         from ..cli.cmd_submit import LOCAL_HOST, _remote
         from ..cluster.trial_files import LocalReader, read_trial_files
 
         record = self.record
         if record.host == LOCAL_HOST:
             return read_trial_files(LocalReader(), record.remote_dir, number)
+        lost = _remote("session").ConnectionLost
+        for attempt in (1, 2):
+            reader = _remote("sftp_reader").SftpReader(self._files_session())
+            try:
+                return read_trial_files(reader, record.remote_dir, number)
+            except lost:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _files_session(self) -> Any:
+        """The cluster's session of the pool, connected (again) when there is none or it is
+        lost (the polls then use it too)."""
+        from ..cli.cmd_submit import _remote
+
+        record = self.record
         session = self.pool.session(record.host, record.ssh_config)
         if session is None or not session.transport_is_active():
             prompts = self._prompts or _remote("callbacks").NoPrompts()
             try:
-                self.pool.runs_for(record, prompts)  # connect (again), shared with the polls
+                self.pool.runs_for(record, prompts)
             except Exception as e:  # noqa: BLE001 - one line for the trial table
                 raise RemoteError(f"cannot connect to {record.host}: {_one_line(e)}") from e
             session = self.pool.session(record.host, record.ssh_config)
-        reader = _remote("sftp_reader").SftpReader(session)
-        return read_trial_files(reader, record.remote_dir, number)
+        return session
 
 
 def _dialog_parent(obj: QObject) -> Any:

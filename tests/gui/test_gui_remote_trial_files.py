@@ -21,10 +21,15 @@ from support.gui_helpers import wait_task
 
 from omniopt_desktop.analysis.columns import TrialState
 from omniopt_desktop.cli import main as cli_main
-from omniopt_desktop.cluster.registry import Registry
+from omniopt_desktop.cluster.registry import Registry, RunRecord
+from omniopt_desktop.errors import RemoteError
+from omniopt_desktop.gui.error_reporter import ErrorReporter
+from omniopt_desktop.gui.live_runs import LiveRuns
+from omniopt_desktop.gui.tasks import TaskRunner
 
-pytest.importorskip("support.sshd", reason="the SSH layer's sshd fixture is not there")
-pytestmark = [pytest.mark.slurm, pytest.mark.sshd, pytest.mark.slow]
+sshd_factory = pytest.importorskip(
+    "support.sshd", reason="the SSH layer's sshd fixture is not there"
+).sshd_factory  # a fixture: servers this test may stop
 WAIT_MS = 300_000  # generous: the test machine is shared and slow; no timing is asserted
 PROGRAM = (
     'echo "hello from the program: x=$1 y=$2"\n'
@@ -48,6 +53,9 @@ def _texts(table):
     )
 
 
+@pytest.mark.slurm
+@pytest.mark.sshd
+@pytest.mark.slow
 def test_monitor_shows_a_trials_files_from_the_cluster(
     sshd_env, slurm_cluster, files_wheelhouse, qtbot, window, tmp_path, monkeypatch
 ):
@@ -149,3 +157,38 @@ def test_monitor_shows_a_trials_files_from_the_cluster(
         if run_id:
             cli_main(["cancel", run_id, "-F", str(config)])
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.sshd
+def test_trial_files_connect_on_demand_and_say_when_the_cluster_is_gone(
+    sshd_env, sshd_factory, qtbot, tmp_path
+):
+    """A finished run's poller no longer polls (its session was released): a click connects on
+    demand; a cluster that stopped answering gives one line, never a hang."""
+    server = sshd_factory()
+    config = sshd_env.ssh_config(
+        path=tmp_path / "ssh_config",
+        server=server,
+        extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file(tmp_path / 'kh', server)}\n",
+    )
+    run_dir = Path(sshd_env.account.home) / f"oo-files-{secrets.token_hex(3)}"
+    (run_dir / "trials" / "5").mkdir(parents=True)
+    (run_dir / "trials" / "5" / "stdout.txt").write_text("RESULT: 1.5\n")
+    record = RunRecord(run_id="r", host="oo-target", remote_dir=str(run_dir), tag="r",
+                       study_name="s", ssh_config=str(config))  # fmt: skip
+    live = LiveRuns(TaskRunner(ErrorReporter()))
+    poller = live.poller(record)
+    try:
+        assert live.pool.session("oo-target", str(config)) is None  # never polled
+        files = poller.trial_files(5)
+        assert files.stdout == "RESULT: 1.5\n" and files.stderr is None
+        assert files.folder == f"oo-target:{run_dir}/trials/5"
+        server.stop()  # the cluster is gone: the lost session is connected again, which fails
+        with pytest.raises(RemoteError) as e:
+            poller.trial_files(5)
+        line = str(e.value)
+        assert line.startswith("cannot connect to oo-target: ") and "\n" not in line
+        assert f"port {server.port}" in line
+    finally:
+        live.close()
+        shutil.rmtree(run_dir, ignore_errors=True)

@@ -41,8 +41,11 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, "tests"))
 
+from scale_cpu import CpuSampler, format_per_trial  # noqa: E402
 from support import scale as S  # noqa: E402
 from support.postgres import start_postgres, stop_postgres  # noqa: E402
+
+from omniopt_desktop.engine.worker import PROFILE_ENV  # noqa: E402
 
 MODES = """\
 modes (run times on the 2-core development machine, shared, load 10-57; less when quiet):
@@ -180,6 +183,8 @@ def run_one(
     sleep: float,
     prefill: int,
     caches: Optional[str] = None,
+    profile_dir: Optional[str] = None,
+    top: int = 25,
 ) -> Dict[str, Any]:
     from omniopt_desktop.engine.local_run import prepare_run
     from omniopt_desktop.engine.storage import ensure_study, open_storage
@@ -193,11 +198,15 @@ def run_one(
     t0 = time.time()
     if sampler:
         sampler.__enter__()
-    env = None if caches is None else {"OMNIOPT_WORKER_CACHE": caches}
-    workers = S.Workers(run_dir, url, w, env=env)
+    env = {} if caches is None else {"OMNIOPT_WORKER_CACHE": caches}
+    if profile_dir:
+        env[PROFILE_ENV] = tempfile.mkdtemp(prefix="prof-", dir=profile_dir)
+    workers = S.Workers(run_dir, url, w, env=env or None)
+    cpu = CpuSampler([p.pid for p in workers.procs.values()], backends.pg, dbname).__enter__()
     try:
         codes = workers.wait(timeout=max(600.0, 20 * trials * sleep / w + 300))
     finally:
+        cpu.__exit__(None, None, None)
         workers.kill_all()
         if sampler:
             sampler.__exit__(None, None, None)
@@ -206,8 +215,16 @@ def run_one(
     rate = S.steady_rate(a.ends)
     ideal = w / sleep
     gaps = a.engine_gaps
+    ends = sorted(a.ends)
+    lo, hi = int(0.1 * (len(ends) - 1)), int(0.9 * (len(ends) - 1))
+    # gaps that begin in the steady part (no start-up: each worker's first read of the study)
+    steady = [g for t, g in a.gap_starts if ends and ends[lo] <= t <= ends[hi]]
+    per_trial = cpu.per_trial(ends[lo], ends[hi], hi - lo) if len(ends) >= 10 else {}
+    if profile_dir:
+        print_worker_profile(env[PROFILE_ENV], a.complete_in_run, top)
     return {
-        "storage": kind + {None: "", "0": " off", "1": " on"}[caches],
+        "per_trial": per_trial,
+        "storage": kind + {None: "", "0": " off", "1": " cache", "2": " fast"}[caches],
         "load": os.getloadavg()[0],
         "W": w,
         "trials": a.complete_in_run,
@@ -218,6 +235,8 @@ def run_one(
         "p50": S.percentile(gaps, 50),
         "p95": S.percentile(gaps, 95),
         "p99": S.percentile(gaps, 99),
+        "steady_p95": S.percentile(steady, 95) if steady else float("nan"),
+        "steady_n": len(steady),
         "runtime": S.percentile(a.runtimes, 50),
         "retried": a.retried_errors,
         "failed": sum(a.failed_reasons.values()),
@@ -230,6 +249,27 @@ def run_one(
     }
 
 
+def print_worker_profile(folder: str, trials: int, top: int) -> None:
+    """The workers' cProfile stats (``--worker-profile``) merged: top functions by own and by
+    cumulative time, in ms per trial of the run."""
+    import io
+    import pstats
+
+    files = [os.path.join(folder, f) for f in sorted(os.listdir(folder)) if f.endswith(".prof")]
+    if not files:
+        return
+    st = pstats.Stats(*files, stream=io.StringIO())
+    rows = st.stats  # type: ignore[attr-defined]
+    for key, title in ((2, "own"), (3, "cumulative")):
+        print(f"  workers' profile, {len(files)} workers, ms per trial by {title} time:")
+        best = sorted(rows.items(), key=lambda kv: -kv[1][key])[:top]
+        for (path, line, fn), v in best:
+            where = f"{os.path.basename(path)}:{line}({fn})"
+            print(
+                f"    {v[key] * 1000 / max(1, trials):8.2f}  {v[1] / max(1, trials):7.1f}  {where}"
+            )
+
+
 def print_row(r: Dict[str, Any]) -> None:
     conns = "-" if r["conns"] is None else str(r["conns"])
     print(
@@ -240,6 +280,13 @@ def print_row(r: Dict[str, Any]) -> None:
         f"{r['check']}",
         flush=True,
     )
+    print(
+        f"{'':15s}steady part (gaps starting between the 10th and 90th percentile of ends): "
+        f"n {r['steady_n']}, p95 {r['steady_p95']:.3f} s",
+        flush=True,
+    )
+    if r.get("per_trial"):
+        print(f"{'':15s}{format_per_trial(r['per_trial'])}", flush=True)
     if not r["ok"]:
         print(f"{'':15s}kept for inspection: {r['run_dir']}", flush=True)
     if r["reasons"]:
@@ -328,6 +375,20 @@ def main() -> int:
         help="each run twice, side by side: the worker's caches off (OMNIOPT_WORKER_CACHE=0, "
         "Optuna's own) and on",
     )  # fmt: skip
+    ap.add_argument(
+        "--worker-profile", action="store_true",
+        help="cProfile every worker's loop (OMNIOPT_WORKER_PROFILE) and print the merged top "
+        "functions in ms per trial",
+    )  # fmt: skip
+    ap.add_argument(
+        "--caches", default="",
+        help="OMNIOPT_WORKER_CACHE levels to run side by side, e.g. 1,2 (0 = Optuna's caches "
+        "and writes, 1 = the worker's caches, 2 = also the PostgreSQL hot path, the default)",
+    )  # fmt: skip
+    ap.add_argument(
+        "--rounds", type=int, default=1,
+        help="repeat the --caches / --compare-caches sequence, interleaved (A B A B ...)",
+    )  # fmt: skip
     ap.add_argument("--top", type=int, default=25, help="cProfile lines shown by --profile")
     args = ap.parse_args()
     import optuna
@@ -366,8 +427,16 @@ def main() -> int:
         for kind in kinds:
             for w in widths.get(kind, []):
                 trials = max(args.min_trials, int(round(args.trials_per_worker * w)))
-                for caches in ("0", "1") if args.compare_caches else (None,):
-                    r = run_one(backends, kind, w, trials, args.sleep, args.prefill, caches)
+                settings: List[Optional[str]] = [None]
+                if args.caches:
+                    settings = [c.strip() for c in args.caches.split(",") if c.strip()]
+                elif args.compare_caches:
+                    settings = ["0", "1"]
+                for caches in settings * max(1, args.rounds):
+                    r = run_one(
+                        backends, kind, w, trials, args.sleep, args.prefill, caches,
+                        args.worker_profile and tmp, args.top,
+                    )  # fmt: skip
                     print_row(r)
                     ok &= r["ok"]
     finally:

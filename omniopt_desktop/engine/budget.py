@@ -26,6 +26,8 @@ def claimed_before(storage: Any, study_id: int, number: int) -> int:
     from optuna.trial import TrialState
 
     inner = getattr(storage, "inner", storage)
+    if getattr(inner, "oo_fast", False):  # the worker's cache on PostgreSQL (rdb_fast)
+        return with_retries(inner.oo_claimed_before, study_id, number)
     backend = getattr(inner, "_backend", inner)
     try:
         import optuna

@@ -44,6 +44,11 @@ def write_params(inner: Any, items: List[Item]) -> None:
     import optuna
 
     backend = getattr(inner, "_backend", inner)
+    if getattr(inner, "oo_fast", False) and _known(inner, items):
+        from .rdb_fast import write_params as fast
+
+        fast(backend, items)  # one statement (the distributions were checked here)
+        return
     if isinstance(backend, optuna.storages.RDBStorage) and hasattr(
         backend, "check_trial_is_updatable"
     ):
@@ -53,6 +58,21 @@ def write_params(inner: Any, items: List[Item]) -> None:
     else:
         for trial_id, name, value, dist in items:
             inner.set_trial_param(trial_id, name, value, dist)
+
+
+def _known(inner: Any, items: List[Item]) -> bool:
+    """True when every parameter's distribution is known to ``inner``'s cache and compatible
+    (the first trial's parameters take Optuna's way, which reads the study's)."""
+    from optuna.distributions import check_distribution_compatibility
+
+    for trial_id, name, _, dist in items:
+        where = getattr(inner, "_trial_id_to_study_id_and_number", {}).get(trial_id)
+        info = getattr(inner, "_studies", {}).get(where[0]) if where else None
+        known = info.param_distribution.get(name) if info is not None else None
+        if known is None:
+            return False
+        check_distribution_compatibility(known, dist)
+    return True
 
 
 def _write_rdb(inner: Any, backend: Any, items: List[Item]) -> None:

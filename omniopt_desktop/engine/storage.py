@@ -521,6 +521,9 @@ def count_states(storage: Any, study_id: int) -> Dict[str, int]:
 
     counts = {s.name: 0 for s in TrialState}
     inner = getattr(storage, "inner", storage)
+    if getattr(inner, "oo_fast", False):  # the worker's cache on PostgreSQL (rdb_fast)
+        counts.update(with_retries(inner.oo_counts, study_id))
+        return counts
     backend = getattr(inner, "_backend", inner)
     try:
         import optuna

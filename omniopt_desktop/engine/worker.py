@@ -50,9 +50,11 @@ from .storage import (
     set_user_attrs,
     with_retries,
 )
+from .trial_cache import held_reads
 
 log = logging.getLogger("omniopt.worker")
 
+PROFILE_ENV = "OMNIOPT_WORKER_PROFILE"  # a folder: cProfile of the loop (bench_scale.py)
 MAX_INFEASIBLE_STREAK = 1000
 IDLE_POLL = 0.2  # seconds between checks while the last trials run in other workers
 
@@ -217,7 +219,8 @@ class Worker:
 
     # -- one trial --------------------------------------------------------------------------
     def one_trial(self) -> str:
-        trial = with_retries(self.study.ask)
+        with held_reads(self.storage):  # the ask uses the read of counts(), made just before
+            trial = with_retries(self.study.ask)
         if is_surplus(self.storage, self.study._study_id, trial.number, self.model.n_trials):
             release(self.storage, trial._trial_id)
             log.info("trial %d not run: the budget is taken by other workers", trial.number)
@@ -250,7 +253,7 @@ class Worker:
             A.TRIAL_DIR: rel_dir,
         }
         try:
-            with batched_params(self.storage):
+            with held_reads(self.storage), batched_params(self.storage):
                 values = self.space.suggest(trial)
             broken = self.space.violations(values)
             if self.space.rules:
@@ -264,8 +267,9 @@ class Worker:
             attrs[A.CONSTRAINT_VIOLATION] = rules
             attrs[A.FAIL_REASON] = f"not run: constraint violated: {rules}"
             self._write_status(tdir, number, values, None, attrs, "PRUNED")
-            self._set_attrs(trial, attrs)
-            self._tell(trial, None, TrialState.PRUNED)
+            if not self._finish_fast(trial, attrs, None, TrialState.PRUNED):
+                self._set_attrs(trial, attrs)
+                self._tell(trial, None, TrialState.PRUNED)
             return "INFEASIBLE"
         try:
             command = render_command(self.model.program.command, values, known=self.space.names)
@@ -328,7 +332,14 @@ class Worker:
         else:
             state = "COMPLETE"
         self._write_status(tdir, trial.number, values, outcome.values, attrs, state)
-        if self._set_attrs(trial, attrs, before_tell=True):
+        if self._finish_fast(
+            trial,
+            attrs,
+            outcome.values if state == "COMPLETE" else None,
+            TrialState.COMPLETE if state == "COMPLETE" else TrialState.FAIL,
+        ):
+            pass
+        elif self._set_attrs(trial, attrs, before_tell=True):
             try:
                 if state == "COMPLETE":
                     self._tell(trial, outcome.values, None)
@@ -341,15 +352,40 @@ class Worker:
         )
         return state
 
+    def _finish_fast(
+        self, trial: Any, attrs: Dict[str, Any], values: Optional[List[float]], state: Any
+    ) -> bool:
+        """On PostgreSQL with the worker's cache: the attrs, values and state in one
+        transaction (:func:`.rdb_fast.finish_trial`); False where that path is not available
+        (Optuna's ``tell`` is used). Only for TPE and random, whose ``after_trial`` reads
+        nothing from the study (others keep Optuna's tell)."""
+        import optuna
+        from optuna.exceptions import UpdateFinishedTrialError
+
+        inner = self.storage.inner
+        sampler = self.study.sampler
+        if not getattr(inner, "oo_fast", False) or type(sampler) not in (
+            optuna.samplers.TPESampler,
+            optuna.samplers.RandomSampler,
+        ):
+            return False
+        clean = _clean_attrs(attrs)
+        self.study._thread_local.cached_all_trials = None
+        try:
+            frozen = trial._cached_frozen_trial
+            sampler.after_trial(self.study, frozen, state, values)
+            with_retries(inner.oo_finish, trial._trial_id, state, values, clean)
+        except UpdateFinishedTrialError:
+            log.warning(
+                "trial %d was already finished by a reaper; result kept on disk only", trial.number
+            )
+        return True
+
     def _set_attrs(self, trial: Any, attrs: Dict[str, Any], before_tell: bool = False) -> bool:
         """False when the trial was finished meanwhile (reaped): nothing more to record."""
         from optuna.exceptions import UpdateFinishedTrialError
 
-        clean = {
-            k: v
-            for k, v in attrs.items()
-            if v is not None and not (isinstance(v, float) and not math.isfinite(v))
-        }
+        clean = _clean_attrs(attrs)
         try:
             set_user_attrs(self.storage, trial._trial_id, clean, before_tell)
         except UpdateFinishedTrialError:
@@ -384,6 +420,15 @@ class Worker:
             write_json_atomic(os.path.join(tdir, A.STATUS_FILE), _jsonable(status))
         except OSError as e:
             log.warning("cannot write status of trial %d: %s", number, e)
+
+
+def _clean_attrs(attrs: Dict[str, Any]) -> Dict[str, Any]:
+    """The attrs worth storing: no None, no NaN or infinity."""
+    return {
+        k: v
+        for k, v in attrs.items()
+        if v is not None and not (isinstance(v, float) and not math.isfinite(v))
+    }
 
 
 def _pid_alive(pid: int) -> bool:
@@ -426,4 +471,14 @@ def run_worker(cfg: WorkerConfig, install_signals: bool = True) -> Exit:
         return Exit.CONFIG
     if install_signals:
         worker.install_signal_handlers()
-    return worker.run()
+    folder = os.environ.get(PROFILE_ENV)
+    if not folder:
+        return worker.run()
+    import cProfile  # bench_scale.py --worker-profile: the loop only, not the start-up
+
+    worker.storage.get_all_trials(worker.study._study_id, deepcopy=False)  # the first full read
+    prof = cProfile.Profile()
+    try:
+        return prof.runcall(worker.run)
+    finally:
+        prof.dump_stats(os.path.join(folder, f"worker-{os.getpid()}.prof"))

@@ -185,6 +185,7 @@ class Audit:
     rerun: List[int] = field(default_factory=list)  # a dead worker's result, computed again
     failed_reasons: Dict[str, int] = field(default_factory=dict)
     engine_gaps: List[float] = field(default_factory=list)  # s between a worker's programs
+    gap_starts: List[Any] = field(default_factory=list)  # (program end, gap) of each gap
     runtimes: List[float] = field(default_factory=list)
     ends: List[float] = field(default_factory=list)  # program end times of COMPLETE trials
     first_start: float = 0.0
@@ -289,6 +290,7 @@ def audit(run_dir: str, url: str, study_name: str, n_trials: int, since_number: 
     for runs in per_worker.values():
         runs.sort()
         a.engine_gaps += [b[0] - a_[1] for a_, b in zip(runs, runs[1:])]
+        a.gap_starts += [(a_[1], b[0] - a_[1]) for a_, b in zip(runs, runs[1:])]
     return a
 
 

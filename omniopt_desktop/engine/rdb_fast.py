@@ -1,0 +1,241 @@
+"""A worker's hot path on PostgreSQL in few round trips, in Optuna's storage format.
+
+With 8 active workers on PostgreSQL a worker's engine time per trial was mostly round trips and
+ORM objects, not TPE (docs/scaling.md): every Optuna storage call is a transaction (``BEGIN``,
+a read of the trial, the write, ``COMMIT``), its ``tell`` reads the trial before and after, its
+trial creation takes four statements. Each round trip also waits for the server's backend to
+get a core on a busy machine. Here, with SQLAlchemy Core on the RDB storage's own engine:
+
+- reads run in autocommit (no ``BEGIN``/``COMMIT``): :func:`light_rows` (id, number, state,
+  parameter count of the trials a worker's cache does not hold finished),
+- :func:`create_trial`: ``BEGIN``, lock the study row (as Optuna does, so numbers stay dense
+  and unique), one ``INSERT .. SELECT count(*) .. RETURNING``, ``COMMIT``;
+- :func:`write_params`: all parameters of a trial in one ``INSERT .. SELECT`` that inserts
+  nothing unless the trial is still RUNNING or WAITING (one statement, atomic);
+- :func:`finish_trial`: the user attrs, the values and the state of a trial in ONE transaction
+  (``UPDATE .. WHERE state = 'RUNNING' RETURNING``, an upsert of the attrs, an insert of the
+  values): a reaped trial gets none of it (``UpdateFinishedTrialError``);
+- :func:`set_system_attr`: a lease renewal as one upsert that writes nothing to a finished trial.
+
+The rows are those Optuna writes (same tables, columns, JSON, enum names, naive UTC times);
+``tests/scale/test_scale_fast.py`` reads them back with plain Optuna. Only for PostgreSQL
+(:func:`usable`); SQLite and other databases keep Optuna's calls. ``OMNIOPT_WORKER_CACHE=1``
+turns this module off (the previous caches only), ``=0`` the caches too.
+
+Python 3.9+, optuna (+ SQLAlchemy, its dependency) + stdlib.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Set, Tuple
+
+
+def usable(backend: Any) -> bool:
+    """True for an Optuna ``RDBStorage`` on PostgreSQL with the fast path switched on."""
+    from .trial_cache import level
+
+    engine = getattr(backend, "engine", None)
+    return level() >= 2 and engine is not None and engine.name == "postgresql"
+
+
+def _tables() -> Any:
+    from optuna.storages._rdb import models as m
+
+    return (
+        m.StudyModel.__table__,
+        m.TrialModel.__table__,
+        m.TrialParamModel.__table__,
+        m.TrialValueModel.__table__,
+        m.TrialUserAttributeModel.__table__,
+        m.TrialSystemAttributeModel.__table__,
+    )
+
+
+def utc_now() -> Tuple[datetime.datetime, datetime.datetime]:
+    """(naive local now as Optuna's trials carry it, naive UTC as its columns hold it)."""
+    now = datetime.datetime.now()
+    return now, now.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def autocommit(backend: Any) -> Iterator[Any]:
+    """A connection of the storage's pool in autocommit: each statement is its own
+    transaction, no ``BEGIN``/``COMMIT`` round trips."""
+    with backend.engine.connect() as conn:
+        yield conn.execution_options(isolation_level="AUTOCOMMIT")
+
+
+def light_rows(conn: Any, study_id: int, top: int, ids: Sequence[int]) -> List[Tuple[Any, ...]]:
+    """(trial_id, number, state, parameter count) of the study's trials above ``top`` or in
+    ``ids``: one statement over the primary key, however large the study."""
+    import sqlalchemy as sa
+
+    _, T, P, *_ = _tables()
+    n_params = (
+        sa.select(sa.func.count(P.c.param_id)).where(P.c.trial_id == T.c.trial_id).scalar_subquery()
+    )
+    cond = T.c.trial_id > top
+    old = [i for i in ids if i <= top]
+    if old:
+        cond = sa.or_(cond, T.c.trial_id.in_(old))
+    stmt = sa.select(T.c.trial_id, T.c.number, T.c.state, n_params).where(
+        cond, T.c.study_id == study_id
+    )
+    return [tuple(r) for r in conn.execute(stmt).all()]
+
+
+def create_trial(backend: Any, study_id: int) -> Tuple[int, int, datetime.datetime]:
+    """A new RUNNING trial, numbered as Optuna numbers it: (trial_id, number, local start)."""
+    import sqlalchemy as sa
+    from optuna.trial import TrialState
+
+    S, T, *_ = _tables()
+    local, utc = utc_now()
+    with backend.engine.begin() as conn:
+        locked = conn.execute(
+            sa.select(S.c.study_id).where(S.c.study_id == study_id).with_for_update()
+        ).first()
+        if locked is None:
+            raise KeyError(f"study {study_id} not found")
+        count = sa.select(sa.func.count(T.c.trial_id)).where(T.c.study_id == study_id)
+        stmt = (
+            sa.insert(T)
+            .from_select(
+                ["number", "study_id", "state", "datetime_start"],
+                sa.select(
+                    count.scalar_subquery(),
+                    sa.literal(study_id),
+                    sa.literal(TrialState.RUNNING, T.c.state.type),
+                    sa.literal(utc, T.c.datetime_start.type),
+                ),
+            )
+            .returning(T.c.trial_id, T.c.number)
+        )
+        trial_id, number = conn.execute(stmt).one()
+    return int(trial_id), int(number), local
+
+
+def _finished_error(trial_id: int) -> Exception:
+    from optuna.exceptions import UpdateFinishedTrialError
+
+    return UpdateFinishedTrialError(f"trial {trial_id} is already finished and cannot be updated")
+
+
+def _updatable(T: Any, trial_id: int) -> Any:
+    from optuna.trial import TrialState
+
+    return (T.c.trial_id == trial_id) & T.c.state.in_([TrialState.RUNNING, TrialState.WAITING])
+
+
+def write_params(backend: Any, items: List[Tuple[int, str, float, Any]]) -> None:
+    """Insert parameters (trial_id, name, internal value, distribution) of RUNNING/WAITING
+    trials in one statement; ``UpdateFinishedTrialError`` when a trial is finished."""
+    import sqlalchemy as sa
+    from optuna.distributions import distribution_to_json
+
+    _, T, P, *_ = _tables()
+    parts = [
+        sa.select(
+            sa.literal(trial_id, P.c.trial_id.type),
+            sa.literal(name, P.c.param_name.type),
+            sa.literal(value, P.c.param_value.type),
+            sa.literal(distribution_to_json(dist), P.c.distribution_json.type),
+        ).where(_updatable(T, trial_id))
+        for trial_id, name, value, dist in items
+    ]
+    cols = ["trial_id", "param_name", "param_value", "distribution_json"]
+    source = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    with autocommit(backend) as conn:
+        stmt = sa.insert(P).from_select(cols, source).returning(P.c.param_id)
+        done = len(conn.execute(stmt).all())
+    if done != len(items):
+        raise _finished_error(items[0][0])
+
+
+def _upsert(table: Any, rows: List[Dict[str, Any]]) -> Any:
+    from sqlalchemy.dialects.postgresql import insert
+
+    stmt = insert(table).values(rows)
+    return stmt.on_conflict_do_update(
+        index_elements=["trial_id", "key"], set_={"value_json": stmt.excluded.value_json}
+    )
+
+
+def finish_trial(
+    backend: Any,
+    trial_id: int,
+    state: Any,
+    values: Optional[Sequence[float]],
+    attrs: Dict[str, Any],
+) -> datetime.datetime:
+    """Set user ``attrs``, ``values`` and the finished ``state`` of a RUNNING trial in one
+    transaction; ``UpdateFinishedTrialError`` (nothing written) when it is not RUNNING any
+    more. Returns the completion time (naive local, as Optuna's trials carry it)."""
+    import sqlalchemy as sa
+    from optuna.storages._rdb import models
+    from optuna.trial import TrialState
+
+    _, T, _, V, U, _ = _tables()
+    local, utc = utc_now()
+    with backend.engine.begin() as conn:
+        won = conn.execute(
+            sa.update(T)
+            .where(T.c.trial_id == trial_id, T.c.state == TrialState.RUNNING)
+            .values(state=state, datetime_complete=utc)
+            .returning(T.c.trial_id)
+        ).first()
+        if won is None:
+            raise _finished_error(trial_id)
+        if attrs:
+            rows = [
+                {"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
+                for k, v in attrs.items()
+            ]
+            conn.execute(_upsert(U, rows))
+        if values:
+            stored = []
+            for objective, v in enumerate(values):
+                value, kind = models.TrialValueModel.value_to_stored_repr(float(v))
+                stored.append(
+                    {"trial_id": trial_id, "objective": objective, "value": value,
+                     "value_type": kind}
+                )  # fmt: skip
+            conn.execute(sa.insert(V).values(stored))
+    return local
+
+
+def set_system_attr(backend: Any, trial_id: int, key: str, value: Any) -> None:
+    """Upsert one system attr of an unfinished trial in one statement (a lease renewal);
+    ``UpdateFinishedTrialError`` when the trial is finished."""
+    import sqlalchemy as sa
+    from sqlalchemy.dialects.postgresql import insert
+
+    _, T, _, _, _, SA = _tables()
+    src = sa.select(
+        sa.literal(trial_id, SA.c.trial_id.type),
+        sa.literal(key, SA.c.key.type),
+        sa.literal(json.dumps(value), SA.c.value_json.type),
+    ).where(sa.exists().where(_updatable(T, trial_id)))
+    stmt = insert(SA).from_select(["trial_id", "key", "value_json"], src)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["trial_id", "key"], set_={"value_json": stmt.excluded.value_json}
+    )
+    with autocommit(backend) as conn:
+        if len(conn.execute(stmt.returning(SA.c.trial_id)).all()) != 1:
+            raise _finished_error(trial_id)
+
+
+def tally(rows: List[Tuple[Any, ...]], known_done: Set[int]) -> Dict[str, int]:
+    """Counts by state name of ``rows`` (from :func:`light_rows`) not already counted."""
+    from optuna.trial import TrialState
+
+    out: Dict[str, int] = {}
+    for tid, _, state, _ in rows:
+        if tid in known_done:
+            continue
+        name = state.name if isinstance(state, TrialState) else TrialState[state].name
+        out[name] = out.get(name, 0) + 1
+    return out

@@ -322,3 +322,42 @@ def test_importance_is_kept_across_small_appends_and_recomputed_as_the_study_gro
     assert again == pytest.approx(derived.importance(p.model.cols))
     assert v.shares() == pytest.approx({k: x / sum(again.values()) for k, x in again.items()})
     assert "(202 trials)" in v.plot.titleLabel.text
+
+
+def test_parallel_appends_draw_only_the_new_lines_until_an_axis_moves(qtbot):
+    """An append inside the axes' ranges adds its lines on top (coloured by the bins of the
+    last full draw) and leaves the cached image of the others; the lines equal a full redraw.
+    A value beyond the objective's range rescales that axis: everything is drawn again."""
+    from dataclasses import replace
+
+    live = AnalysisPanel(_later_trials(0, 199))  # values 0 .. 99.5, minimised
+    qtbot.addWidget(live)
+    live.resize(1000, 700)
+    live.show()
+    v = live.show_view("parallel")
+    v.grab()
+    image = v.lines._image
+    assert image is not None and len(v.lines) == 200 and len(v.recent) == 0
+    new = _later_trials(200, 209)
+    new = replace(new, values=((new.number - 200) * 9.0 + 0.25).reshape(-1, 1))  # 0.25 .. 81.25
+    live.append_trials(new)
+    live.flush()
+    v.grab()
+    assert len(v.lines) == 200 and len(v.recent) == 10
+    assert v.lines._image is image  # the 200 lines drawn before were not painted again
+    fresh = AnalysisPanel(live.model.cols)
+    qtbot.addWidget(fresh)
+    fresh.show()
+    f = fresh.show_view("parallel")
+    np.testing.assert_array_equal(
+        np.sort(v.drawn_lines(), axis=0), np.sort(f.drawn_lines(), axis=0)
+    )
+    # the new trial of value 0.25 (second best) is drawn in the best colour, as in a full draw
+    row = int(np.searchsorted(live.model.cols.number, 200))
+    line = v.normalized()[row]
+    for view in (v, f):
+        best = view.drawn_lines(len(view.lines.pens) - 1)
+        assert any(np.allclose(line, b) for b in best)
+    live.append_trials(replace(_later_trials(210, 210), values=np.array([[500.0]])))
+    live.flush()
+    assert len(v.recent) == 0 and len(v.lines) == 211  # the objective axis moved: all drawn

@@ -81,9 +81,7 @@ def main(
     return int(app.exec())
 
 
-def render_screenshot(
-    cols: Any, out: str, path: str = "", view: Optional[str] = None
-) -> str:
+def render_screenshot(cols: Any, out: str, path: str = "", view: Optional[str] = None) -> str:
     """Render the overview (or one view of the panel) of ``cols`` to ``out`` (PNG).
 
     ``cols`` may be a function returning the columns (a load under way): the widgets are built
@@ -168,9 +166,7 @@ def _overview_class() -> Any:
             self.model.set_columns(cols, path)
             counts = derived.counts_by_state(cols)
             text = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
-            self.header.setText(
-                f"<b>{cols.study.name}</b> — {len(cols)} trials ({text}) — {path}"
-            )
+            self.header.setText(f"<b>{cols.study.name}</b> — {len(cols)} trials ({text}) — {path}")
 
         def refresh(self) -> None:
             for v in self.views:

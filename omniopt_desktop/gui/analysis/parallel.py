@@ -3,6 +3,11 @@
 Each axis is scaled to 0..1 (log parameters in log space, choices by index). Dragging the
 band on an axis keeps only trials inside it: the selection is published on the model, the
 trial table filters by it. At most ``MAX_LINES`` lines are drawn; brushing uses every trial.
+
+The lines are drawn by one item per layer (all colours), painted from a cached pixmap while
+they do not change. Trials appended live are drawn on top in a small layer of their own,
+coloured by the value bins of the full draw, until ``RECENT_LINES`` have gathered (or an axis
+range moved): then everything is drawn again from a fresh sample.
 """
 
 from __future__ import annotations
@@ -11,6 +16,8 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QRect, QRectF
+from PySide6.QtGui import QImage, QPaintEngine, QPainter, QTransform
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 
 from ...analysis import derived
@@ -19,11 +26,105 @@ from .model import AnalysisModel
 from .style import BEST_COLOR, MAX_LINES, bin_colors, sample_rows, value_bins
 
 BRUSH_HALF_WIDTH = 0.12
+RECENT_LINES = 600  # appended lines drawn on top before the next full draw
+NAN_Y = -0.05  # where a missing value is drawn (below "low")
+
+
+class LineBundle(pg.GraphicsObject):
+    """Polylines through the axes 0..k-1, in groups of one pen each, painted by one item.
+
+    ``cached``: the lines are drawn once into an image of the device's pixels (white
+    background) and that image is multiplied onto the plot at each paint until the lines or the
+    view change: an append drawn by another item does not repaint thousands of lines. (Over
+    the white plot background this gives the same pixels as drawing the lines; Qt's own item
+    cache was repainted at each paint here, into a transparent pixmap, five times slower.)
+    Vector output (SVG) gets the lines themselves."""
+
+    def __init__(self, pens: List[object], cached: bool = False) -> None:
+        super().__init__()
+        self.pens = pens
+        self.k = 0
+        self.cached = cached
+        self._groups: List[np.ndarray] = [np.empty((0, 0)) for _ in pens]
+        self._paths: List[object] = [None for _ in pens]
+        self._image: Optional[QImage] = None
+        self._image_key: tuple = ()
+
+    def set_lines(self, groups: List[np.ndarray], k: int) -> None:
+        """``groups[i]``: (lines, k) y values drawn with ``pens[i]``."""
+        self.prepareGeometryChange()
+        self.k = k
+        self._groups = [np.asarray(g, dtype=float).reshape(-1, k) for g in groups]
+        self._changed()
+
+    def add_lines(self, groups: List[np.ndarray]) -> None:
+        for i, g in enumerate(groups):
+            if len(g):
+                self._groups[i] = np.vstack([self._groups[i], np.asarray(g, dtype=float)])
+        self._changed()
+
+    def _changed(self) -> None:
+        self._paths = [None for _ in self.pens]
+        self._image = None
+        self.update()
+
+    def lines(self, group: Optional[int] = None) -> np.ndarray:
+        """(lines, k) y values drawn (of one group, or all), missing values at ``NAN_Y``."""
+        parts = self._groups if group is None else [self._groups[group]]
+        return np.vstack(parts) if parts else np.empty((0, self.k))
+
+    def __len__(self) -> int:
+        return sum(len(g) for g in self._groups)
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 - Qt's name
+        return QRectF(0.0, NAN_Y, float(max(self.k - 1, 0)), 1.0 - NAN_Y)
+
+    def paint(self, p: QPainter, *args: object) -> None:
+        if not len(self) or self.k < 2:
+            return
+        if not self.cached or p.paintEngine().type() != QPaintEngine.Type.Raster:
+            self._draw(p)
+            return
+        t = p.worldTransform()
+        rect = t.mapRect(self.boundingRect()).toAlignedRect().adjusted(-2, -2, 2, 2)
+        dpr = p.device().devicePixelRatioF()
+        key = (t, rect, dpr)
+        if self._image is None or self._image_key != key:
+            img = QImage(rect.size() * dpr, QImage.Format.Format_RGB32)
+            img.setDevicePixelRatio(dpr)
+            img.fill(0xFFFFFFFF)
+            q = QPainter(img)
+            # with a clip Qt strokes these thin lines directly (without: five times slower)
+            q.setClipRect(QRect(0, 0, rect.width(), rect.height()))
+            q.setTransform(t * QTransform.fromTranslate(-rect.x(), -rect.y()))
+            self._draw(q)
+            q.end()
+            self._image, self._image_key = img, key
+        p.save()
+        p.resetTransform()
+        p.setCompositionMode(QPainter.CompositionMode.CompositionMode_Multiply)
+        p.drawImage(rect.topLeft(), self._image)
+        p.restore()
+
+    def _draw(self, p: QPainter) -> None:
+        k = self.k
+        for i, (pen, ys) in enumerate(zip(self.pens, self._groups)):
+            if not len(ys):
+                continue
+            if self._paths[i] is None:
+                n = len(ys)
+                x = np.tile(np.arange(k, dtype=float), n)
+                connect = np.ones(n * k, dtype=bool)
+                connect[k - 1 :: k] = False
+                self._paths[i] = pg.arrayToQPath(x, ys.reshape(-1), connect)
+            p.setPen(pen)
+            p.drawPath(self._paths[i])
 
 
 class ParallelView(SinglePlotView):
     """``axes`` are the axis names (parameters, then the objective); ``normalized()`` their 0..1
-    columns; ``curves`` one PlotCurveItem per colour bin (worst → best); ``brushes`` the bands."""
+    columns; ``lines`` the LineBundle of the coloured lines (a group per colour bin, worst →
+    best), ``recent`` those appended since, ``dimmed`` the unselected; ``brushes`` the bands."""
 
     title = "Parallel coordinates"
 
@@ -40,9 +141,18 @@ class ParallelView(SinglePlotView):
         self.plot.hideButtons()
         self.plot.getAxis("left").setTicks([[(0, "low"), (1, "high")]])
         self.axes: List[str] = []
-        self.curves: List[pg.PlotCurveItem] = []
-        self.dimmed = pg.PlotCurveItem(pen=pg.mkPen(200, 200, 200, 60))
+        colors = bin_colors()
+        for c in colors:
+            c.setAlpha(90)
+        pens = [pg.mkPen(c, width=1) for c in colors]
+        self.lines = LineBundle(pens, cached=True)
+        self.recent = LineBundle(pens)
+        self.dimmed = LineBundle([pg.mkPen(200, 200, 200, 60)], cached=True)
         self.best_curve = pg.PlotCurveItem(pen=pg.mkPen(BEST_COLOR, width=3))
+        self._edges: Optional[np.ndarray] = None  # bin thresholds of the full draw
+        self._bounds: List[Tuple[float, float]] = []
+        self._drawn_bounds: List[Tuple[float, float]] = []
+        self._shown = 0  # coloured lines drawn
         self.brushes: List[pg.LinearRegionItem] = []
         self._labels: List[pg.TextItem] = []
         self._labelled: List[Tuple[str, str]] = []
@@ -77,6 +187,7 @@ class ParallelView(SinglePlotView):
             out = np.empty((n, width))
             out[: len(prev)] = prev
         self._ranges: List[Tuple[str, str]] = []
+        self._bounds: List[Tuple[float, float]] = []  # the exact range of each axis
         for j, name in enumerate(cols.param_names):
             info = cols.param_info[name]
             x = cols.params[name]
@@ -84,6 +195,7 @@ class ParallelView(SinglePlotView):
                 k = max(len(info.choices) - 1, 1)
                 out[rows, j] = x[rows] / k if len(info.choices) > 1 else 0.5
                 self._ranges.append((str(info.choices[0]), str(info.choices[-1])))
+                self._bounds.append((0.0, float(k)))
                 continue
             lo = info.low if info.low is not None else np.nanmin(x)
             hi = info.high if info.high is not None else np.nanmax(x)
@@ -98,6 +210,7 @@ class ParallelView(SinglePlotView):
                 lo_t, hi_t = lo, hi
             out[rows_j, j] = (x - lo_t) / (hi_t - lo_t) if hi_t > lo_t else 0.5
             self._ranges.append((_short(lo), _short(hi)))
+            self._bounds.append((float(lo), float(hi)))
         v = cols.values[:, m.objective]
         ok = np.isfinite(v) & derived.completed_mask(cols)
         out[:, -1] = np.nan
@@ -105,26 +218,23 @@ class ParallelView(SinglePlotView):
             lo, hi = float(v[ok].min()), float(v[ok].max())
             out[ok, -1] = (v[ok] - lo) / (hi - lo) if hi > lo else 0.5
             self._ranges.append((_short(lo), _short(hi)))
+            self._bounds.append((lo, hi))
         else:
             self._ranges.append(("", ""))
+            self._bounds.append((np.nan, np.nan))
         self._norm, self._norm_version = out, (m.version, m.objective)
         return out
 
     # -- drawing -------------------------------------------------------------------------------
     def _build_axes(self, names: List[str]) -> None:
-        for item in [*self.curves, *self.brushes, *self._labels, self.dimmed, self.best_curve]:
+        layers = [self.dimmed, self.lines, self.recent, self.best_curve]
+        for item in [*self.brushes, *self._labels, *layers]:
             if item.scene() is not None:
                 self.plot.removeItem(item)
         self.axes = names
         k = len(names)
-        colors = bin_colors()
-        for c in colors:
-            c.setAlpha(90)
-        self.curves = [pg.PlotCurveItem(pen=pg.mkPen(c, width=1)) for c in colors]
-        self.plot.addItem(self.dimmed)
-        for c in self.curves:
-            self.plot.addItem(c)
-        self.plot.addItem(self.best_curve)
+        for item in layers:
+            self.plot.addItem(item)
         self.plot.getAxis("bottom").setTicks([[(float(i), n) for i, n in enumerate(names)]])
         self.plot.setXRange(-0.5, k - 0.5, padding=0)
         self.plot.setYRange(-0.08, 1.08, padding=0)
@@ -154,27 +264,64 @@ class ParallelView(SinglePlotView):
         norm = self.normalized()
         if self._ranges != self._labelled:
             self._label_axes()
-        ok = np.flatnonzero(derived.completed_mask(cols))
+        if self._bounds != self._drawn_bounds:
+            self._edges = None  # an axis range moved: every line is drawn again
+        completed = derived.completed_mask(cols)
+        lower_better = cols.study.directions[m.objective] != "maximize"
+        added = self._appended_rows(completed)
+        if added is not None:
+            v = cols.values[added, m.objective]
+            bins = np.searchsorted(self._edges, -v if lower_better else v, side="right")
+            bins[~np.isfinite(v)] = -1
+            y = np.nan_to_num(norm[added], nan=NAN_Y)
+            self.recent.add_lines([y[bins == b] for b in range(len(self.recent.pens))])
+            self._shown += int((bins >= 0).sum())
+        else:
+            self._draw_all(norm, np.flatnonzero(completed), lower_better)
+        best = m.best_row()
+        _set_lines(self.best_curve, norm[[best]] if best is not None else norm[:0], norm.shape[1])
+        total = int(completed.sum())
+        chosen = total if m.selection is None else int(m.selection[completed].sum())
+        self.info.setText(
+            f"{chosen} of {total} completed trials selected"
+            + (f" ({self._shown} lines drawn)" if self._shown < chosen else "")
+        )
 
+    def _appended_rows(self, completed: np.ndarray) -> Optional[np.ndarray]:
+        """Completed rows to add on top of the lines drawn, or None for a full draw."""
+        m = self.model
+        if self._edges is None or m.selection is not None or len(self.dimmed):
+            return None
+        if m.last_change != "append" or self.drawn_version != m.version - 1:
+            return None
+        added = m.added_rows(self.drawn_version, completed)
+        if len(self.recent) + len(added) > RECENT_LINES:
+            return None
+        return added
+
+    def _draw_all(self, norm: np.ndarray, ok: np.ndarray, lower_better: bool) -> None:
+        m = self.model
         rows = ok[sample_rows(len(ok), MAX_LINES, keep=np.arange(max(0, len(ok) - 300), len(ok)))]
         sel = m.selection
         chosen = rows if sel is None else rows[sel[rows]]
         dimmed = np.empty(0, dtype=int) if sel is None else rows[~sel[rows]]
-        bins = value_bins(
-            cols.values[chosen, m.objective], cols.study.directions[m.objective] != "maximize"
-        )
+        v = m.cols.values[chosen, m.objective]
+        bins = value_bins(v, lower_better)
         k = norm.shape[1]
-        for b, curve in enumerate(self.curves):
-            _set_lines(curve, norm[chosen[bins == b]], k)
-        _set_lines(self.dimmed, norm[dimmed], k)
-        best = m.best_row()
-        _set_lines(self.best_curve, norm[[best]] if best is not None else norm[:0], k)
-        shown = len(chosen)
-        total = len(ok) if sel is None else int(sel[ok].sum())
-        self.info.setText(
-            f"{total} of {len(ok)} completed trials selected"
-            + (f" ({shown} lines drawn)" if shown < total else "")
+        y = np.nan_to_num(norm, nan=NAN_Y)
+        n_bins = len(self.lines.pens)
+        self.lines.set_lines([y[chosen[bins == b]] for b in range(n_bins)], k)
+        self.recent.set_lines([np.empty((0, k)) for _ in range(n_bins)], k)
+        self.dimmed.set_lines([y[dimmed]], k)
+        # the lowest (higher-is-better) value of each bin above the first: appended trials
+        # are coloured by these thresholds until the next full draw
+        hb = -v if lower_better else v
+        self._edges = np.array(
+            [hb[bins == b].min() if (bins == b).any() else np.inf for b in range(1, n_bins)]
         )
+        self._edges = np.minimum.accumulate(self._edges[::-1])[::-1]  # non-decreasing
+        self._shown = len(chosen) - int((bins < 0).sum())
+        self._drawn_bounds = list(self._bounds)
 
     def _label_axes(self) -> None:
         for item in self._labels:
@@ -188,15 +335,10 @@ class ParallelView(SinglePlotView):
                 self._labels.append(t)
         self._labelled = list(self._ranges)
 
-    def drawn_lines(self) -> np.ndarray:
-        """The (lines, axes) y values currently drawn in colour (all bins together)."""
-        parts = []
-        k = len(self.axes)
-        for c in self.curves:
-            _, y = c.getData()
-            if y is not None and len(y):
-                parts.append(np.asarray(y).reshape(-1, k))
-        return np.vstack(parts) if parts else np.empty((0, k))
+    def drawn_lines(self, group: Optional[int] = None) -> np.ndarray:
+        """The (lines, axes) y values currently drawn in colour (all bins together, or one
+        bin), appended lines included."""
+        return np.vstack([self.lines.lines(group), self.recent.lines(group)])
 
     # -- brushing ------------------------------------------------------------------------------
     def set_brush(self, axis: int, low: float, high: float) -> None:
@@ -246,7 +388,7 @@ def _set_lines(curve: pg.PlotCurveItem, ys: np.ndarray, k: int) -> None:
         curve.setData(x=[], y=[])
         return
     x = np.tile(np.arange(k, dtype=float), n)
-    y = np.nan_to_num(ys, nan=-0.05).reshape(-1)
+    y = np.nan_to_num(ys, nan=NAN_Y).reshape(-1)
     connect = np.ones(n * k, dtype=bool)
     connect[k - 1 :: k] = False
     curve.setData(x=x, y=y, connect=connect)

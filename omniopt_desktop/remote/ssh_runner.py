@@ -101,9 +101,14 @@ class SSHRunner:
 
             def feed_stdin() -> None:
                 try:
-                    if input:
-                        chan.sendall(input)
-                    chan.shutdown_write()
+                    view = memoryview(input or b"")
+                    while view:
+                        try:
+                            view = view[chan.send(view[:CHUNK]) :]
+                        except socket.timeout:  # the 0.2 s read timeout; a full window waits
+                            if chan.closed or chan.exit_status_ready():
+                                return
+                    chan.shutdown_write()  # else the command waits for the end of its input
                 except Exception:
                     pass  # the command may exit without reading its input
 

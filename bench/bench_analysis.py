@@ -11,12 +11,18 @@ inserted with SQL), then prints:
   view as the visible one (median of ``--repeat``), and for all views redrawn one after another.
 
     python bench/bench_analysis.py [--trials 100000] [--skip-optuna] [--db PATH]
+                                   [--compare-tree DIR]
+
+``--compare-tree DIR`` times ``open --screenshot`` of another checkout (e.g. ``git worktree``
+of an older commit) alternately with this one, side by side under the same load. The appends
+go to a copy of the database (the file given with --db keeps its trials).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -112,6 +118,7 @@ def main() -> int:
     ap.add_argument("--db", help="use (or create) this database instead of a temporary one")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--journal-trials", type=int, default=28_000)
+    ap.add_argument("--compare-tree", metavar="DIR", help="another checkout, timed side by side")
     args = ap.parse_args()
 
     from support.analysis_studies import make_bulk_db
@@ -135,19 +142,37 @@ def main() -> int:
 
     compileall.compile_dir(os.path.join(ROOT, "omniopt_desktop"), quiet=1)
 
-    # 1. open --screenshot, a new process each time
+    # 1. open --screenshot, a new process each time (from this checkout, and --compare-tree)
     png = os.path.join(tmp, "shot.png")
-    cmd = [sys.executable, "-m", "omniopt_desktop.cli", "open", db, "--screenshot", png]
-
-    def shot():
-        proc = subprocess.run(cmd, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise SystemExit(f"open --screenshot failed: {proc.stderr.strip()}")
-
-    med, best, _ = timed(shot, args.repeat)
-    print(
-        f"open --screenshot (wall, new process): median {med:.2f} s, best {best:.2f} s  (target <= 3 s)"
-    )
+    trees = [("this tree", ROOT)]
+    if args.compare_tree:
+        other = os.path.abspath(args.compare_tree)
+        compileall.compile_dir(os.path.join(other, "omniopt_desktop"), quiet=1)
+        trees.append((other, other))
+    walls = {label: [] for label, _ in trees}
+    phases = ""
+    for _ in range(args.repeat):
+        for label, tree in trees:  # alternately: both see the same load
+            cmd = [sys.executable, "-m", "omniopt_desktop.cli", "open", db, "--screenshot", png]
+            env = dict(os.environ, OMNIOPT_PHASES="1")
+            t = time.perf_counter()
+            proc = subprocess.run(cmd, capture_output=True, text=True, cwd=tree, env=env)
+            walls[label].append(time.perf_counter() - t)
+            if proc.returncode != 0:
+                raise SystemExit(f"open --screenshot ({label}) failed: {proc.stderr.strip()}")
+            if tree == ROOT:
+                phases = "\n".join(
+                    "    " + line for line in proc.stderr.splitlines() if line.startswith("phase")
+                )
+    for label, times in walls.items():
+        print(
+            f"open --screenshot (wall, new process, {label}): median"
+            f" {statistics.median(times):.2f} s, best {min(times):.2f} s  (target <= 3 s;"
+            f" load average {os.getloadavg()[0]:.2f})"
+        )
+    if phases:
+        print("  phases of the last run (OMNIOPT_PHASES=1; the loader runs beside the imports):")
+        print(phases)
 
     # 2. the loader alone
     from omniopt_desktop.analysis.loader import load_trials
@@ -202,6 +227,8 @@ def main() -> int:
     from omniopt_desktop.gui.analysis.panel import view_keys
 
     app = QApplication.instance() or QApplication([])
+    if args.db:  # appends go to a copy: the database given keeps its trials
+        db = shutil.copy(args.db, os.path.join(tmp, "append.db"))
     panel = AnalysisPanel(cols)
     panel.model.path = db
     panel.resize(1400, 900)

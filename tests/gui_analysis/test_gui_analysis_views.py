@@ -361,3 +361,33 @@ def test_parallel_appends_draw_only_the_new_lines_until_an_axis_moves(qtbot):
     live.append_trials(replace(_later_trials(210, 210), values=np.array([[500.0]])))
     live.flush()
     assert len(v.recent) == 0 and len(v.lines) == 211  # the objective axis moved: all drawn
+
+
+def test_scatter_appends_add_points_coloured_by_the_last_full_draw(qtbot):
+    """Appended trials join the 2-D scatter without a full redraw (the items of the points
+    drawn before keep their data); the points equal a full redraw, the best new trial is in the
+    best colour; another choice of axes draws everything again."""
+    from dataclasses import replace
+
+    live = AnalysisPanel(_later_trials(0, 199))  # values 0 .. 99.5, minimised
+    qtbot.addWidget(live)
+    live.show()
+    v = live.show_view("scatter")
+    before = [item.base.data for item in v.bins]  # the points array of each base item
+    new = _later_trials(200, 209)
+    new = replace(new, values=((new.number - 200) * 9.0 + 0.25).reshape(-1, 1))
+    live.append_trials(new)
+    live.flush()
+    assert all(item.base.data is b for item, b in zip(v.bins, before))
+    assert sum(len(item.recent.getData()[0]) for item in v.bins) == 10
+    fresh = AnalysisPanel(live.model.cols)
+    qtbot.addWidget(fresh)
+    fresh.show()
+    f = fresh.show_view("scatter")
+    assert sorted(map(tuple, v.points().tolist())) == sorted(map(tuple, f.points().tolist()))
+    x_new = float(new.params["x"][0])  # the trial of value 0.25
+    for view in (v, f):
+        assert x_new in set(view.bins[-1].getData()[0].tolist())
+    v.set_axes("lr", "x")
+    assert sum(len(item.recent.getData()[0]) for item in v.bins) == 0
+    assert len(v.points()) == 210

@@ -23,7 +23,15 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QWidget
 from ...analysis import derived
 from .base import SinglePlotView
 from .model import AnalysisModel
-from .style import BEST_COLOR, MAX_LINES, bin_colors, sample_rows, value_bins
+from .style import (
+    BEST_COLOR,
+    MAX_LINES,
+    bin_colors,
+    bin_edges,
+    bins_by_edges,
+    sample_rows,
+    value_bins,
+)
 
 BRUSH_HALF_WIDTH = 0.12
 RECENT_LINES = 600  # appended lines drawn on top before the next full draw
@@ -270,9 +278,7 @@ class ParallelView(SinglePlotView):
         lower_better = cols.study.directions[m.objective] != "maximize"
         added = self._appended_rows(completed)
         if added is not None:
-            v = cols.values[added, m.objective]
-            bins = np.searchsorted(self._edges, -v if lower_better else v, side="right")
-            bins[~np.isfinite(v)] = -1
+            bins = bins_by_edges(self._edges, cols.values[added, m.objective], lower_better)
             y = np.nan_to_num(norm[added], nan=NAN_Y)
             self.recent.add_lines([y[bins == b] for b in range(len(self.recent.pens))])
             self._shown += int((bins >= 0).sum())
@@ -313,13 +319,7 @@ class ParallelView(SinglePlotView):
         self.lines.set_lines([y[chosen[bins == b]] for b in range(n_bins)], k)
         self.recent.set_lines([np.empty((0, k)) for _ in range(n_bins)], k)
         self.dimmed.set_lines([y[dimmed]], k)
-        # the lowest (higher-is-better) value of each bin above the first: appended trials
-        # are coloured by these thresholds until the next full draw
-        hb = -v if lower_better else v
-        self._edges = np.array(
-            [hb[bins == b].min() if (bins == b).any() else np.inf for b in range(1, n_bins)]
-        )
-        self._edges = np.minimum.accumulate(self._edges[::-1])[::-1]  # non-decreasing
+        self._edges = bin_edges(v, bins, lower_better, n_bins)  # for appended lines
         self._shown = len(chosen) - int((bins < 0).sum())
         self._drawn_bounds = list(self._bounds)
 

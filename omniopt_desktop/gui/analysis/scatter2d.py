@@ -1,5 +1,9 @@
 """Two chosen parameters against each other, trials coloured by objective, over a heat map of
-the mean objective per cell (a coarse contour of the response surface)."""
+the mean objective per cell (a coarse contour of the response surface).
+
+Trials appended live are added to the points (coloured by the value bins of the last full
+draw) without redrawing the others; after ``RECENT_POINTS`` of them, or another choice of axes
+or objective, everything (heat map included) is drawn again from a fresh sample."""
 
 from __future__ import annotations
 
@@ -15,8 +19,10 @@ from .model import AnalysisModel
 from .style import (
     MAX_SCATTER_POINTS,
     N_COLOR_BINS,
-    FastScatter,
+    AppendableScatter,
     bin_colors,
+    bin_edges,
+    bins_by_edges,
     categorical_ticks,
     colormap,
     param_axis_values,
@@ -28,6 +34,7 @@ from .style import (
 
 GRID = 32
 MIN_NEIGHBOURS = 3
+RECENT_POINTS = 3_000
 
 
 def _box3(a: np.ndarray) -> np.ndarray:
@@ -41,7 +48,8 @@ def _box3(a: np.ndarray) -> np.ndarray:
 
 
 class Scatter2DView(SinglePlotView):
-    """``bins[b]`` are ScatterPlotItems per colour bin (worst → best); ``heat`` the ImageItem."""
+    """``bins[b]`` are the points of each colour bin (worst → best, AppendableScatter);
+    ``heat`` the ImageItem."""
 
     title = "2-D scatter"
 
@@ -59,10 +67,13 @@ class Scatter2DView(SinglePlotView):
         self.heat.setOpacity(0.45)
         self.plot.addItem(self.heat)
         colors = bin_colors()
-        self.bins = [FastScatter(size=5, pen=None, brush=pg.mkBrush(c)) for c in colors]
-        for item in self.bins:
-            self.plot.addItem(item)
+        self.bins = [
+            AppendableScatter(self.plot, size=5, pen=None, brush=pg.mkBrush(c)) for c in colors
+        ]
         self._names: List[str] = []
+        self._edges: Optional[np.ndarray] = None  # bin thresholds of the last full draw
+        self._drawn_key: tuple = ()
+        self._recent = 0  # points appended since
         self.x_combo.currentIndexChanged.connect(lambda _: self.refresh(force=True))
         self.y_combo.currentIndexChanged.connect(lambda _: self.refresh(force=True))
         model.objective_changed.connect(lambda _: self.refresh(force=True))
@@ -88,17 +99,32 @@ class Scatter2DView(SinglePlotView):
             return
         xn, yn = self.x_combo.currentText(), self.y_combo.currentText()
         xi, yi = cols.param_info[xn], cols.param_info[yn]
-        ok = np.flatnonzero(derived.completed_mask(cols))
-        rows = ok[sample_rows(len(ok), MAX_SCATTER_POINTS)]
-        x = param_axis_values(xi, cols.params[xn][rows])
-        y = param_axis_values(yi, cols.params[yn][rows])
-        v = cols.values[rows, m.objective]
-        present = ~np.isnan(x) & ~np.isnan(y)
-        x, y, v = x[present], y[present], v[present]
-        bins = value_bins(v, cols.study.directions[m.objective] != "maximize")
+        lower_better = cols.study.directions[m.objective] != "maximize"
+        completed = derived.completed_mask(cols)
+        key = (xn, yn, m.objective, m.reloads)
+        if (
+            self._edges is not None
+            and key == self._drawn_key
+            and m.last_change == "append"
+            and self.drawn_version == m.version - 1
+        ):
+            added = m.added_rows(self.drawn_version, completed)
+            if self._recent + len(added) <= RECENT_POINTS:
+                x, y, v = self._xyv(added)
+                bins = bins_by_edges(self._edges, v, lower_better)
+                for b, item in enumerate(self.bins):
+                    if (bins == b).any():
+                        item.append(x[bins == b], y[bins == b])
+                self._recent += len(added)
+                return
+        rows = np.flatnonzero(completed)
+        x, y, v = self._xyv(rows[sample_rows(len(rows), MAX_SCATTER_POINTS)])
+        bins = value_bins(v, lower_better)
         for b, item in enumerate(self.bins):
             sel = bins == b
-            item.setData(x=x[sel], y=y[sel])
+            item.set(x[sel], y[sel])
+        self._edges = bin_edges(v, bins, lower_better, len(self.bins))
+        self._drawn_key, self._recent = key, 0
         for axis, info in (("bottom", xi), ("left", yi)):
             ax = self.plot.getAxis(axis)
             set_ticks(ax, [categorical_ticks(info)] if info.is_categorical else None)
@@ -107,7 +133,17 @@ class Scatter2DView(SinglePlotView):
                 ax.setLogMode(log)
         set_label(self.plot, "bottom", xn)
         set_label(self.plot, "left", yn)
-        self._heat_map(x, y, v, cols.study.directions[m.objective] != "maximize")
+        self._heat_map(x, y, v, lower_better)
+
+    def _xyv(self, rows: np.ndarray) -> tuple:
+        """Plot coordinates and objective values of ``rows`` where both parameters are set."""
+        cols, m = self.model.cols, self.model
+        xn, yn = self.x_combo.currentText(), self.y_combo.currentText()
+        x = param_axis_values(cols.param_info[xn], cols.params[xn][rows])
+        y = param_axis_values(cols.param_info[yn], cols.params[yn][rows])
+        v = cols.values[rows, m.objective]
+        present = ~np.isnan(x) & ~np.isnan(y)
+        return x[present], y[present], v[present]
 
     def _heat_map(self, x: np.ndarray, y: np.ndarray, v: np.ndarray, lower_better: bool) -> None:
         if len(v) < 20 or np.ptp(x) == 0 or np.ptp(y) == 0:

@@ -54,6 +54,22 @@ def value_bins(values: np.ndarray, lower_is_better: bool, n: int = N_COLOR_BINS)
     return out
 
 
+def bin_edges(values: np.ndarray, bins: np.ndarray, lower_is_better: bool, n: int) -> np.ndarray:
+    """Thresholds of the value bins ``bins`` (from :func:`value_bins` of ``values``): the lowest
+    value (higher is better) of each bin above the first, non-decreasing. Values appended later
+    are binned by these (:func:`bins_by_edges`) until the next full draw ranks them all."""
+    hb = -values if lower_is_better else values
+    edges = np.array([hb[bins == b].min() if (bins == b).any() else np.inf for b in range(1, n)])
+    return np.minimum.accumulate(edges[::-1])[::-1]
+
+
+def bins_by_edges(edges: np.ndarray, values: np.ndarray, lower_is_better: bool) -> np.ndarray:
+    """Bin index of each value by ``edges`` (see :func:`bin_edges`); NaN → -1."""
+    out = np.searchsorted(edges, -values if lower_is_better else values, side="right")
+    out[~np.isfinite(values)] = -1
+    return out
+
+
 def sample_rows(n: int, limit: int, keep: Sequence[int] = (), seed: int = 0) -> np.ndarray:
     """All rows when n <= limit, else a fixed random sample of ``limit`` rows plus ``keep``."""
     if n <= limit:

@@ -22,7 +22,10 @@ study. ``--ask-cost`` instead measures one ask (ask + suggest + tell, one proces
 trials in the study, for Optuna's TPE and the engine's windowed TPE, on each storage.
 
 ``--compare-caches`` runs each (storage, W) twice, side by side: the worker's caches off
-(``OMNIOPT_WORKER_CACHE=0``) and on. ``--profile`` profiles one worker instead (see
+(``OMNIOPT_WORKER_CACHE=0``) and on; ``--caches 1,2 --rounds 3`` runs the given levels
+interleaved (1 2 1 2 1 2). Every run also prints, per trial of its steady part, the CPU and the
+runqueue wait (runnable, waiting for a core) of the workers and of the server's backends, and
+the backends' wait events (``bench/scale_cpu.py``); ``--worker-profile`` the workers' cProfile. ``--profile`` profiles one worker instead (see
 ``bench/scale_profile.py``). See ``--help`` for the modes and their run times.
 """
 
@@ -45,7 +48,7 @@ from scale_cpu import CpuSampler, format_per_trial  # noqa: E402
 from support import scale as S  # noqa: E402
 from support.postgres import start_postgres, stop_postgres  # noqa: E402
 
-from omniopt_desktop.engine.worker import PROFILE_ENV  # noqa: E402
+from omniopt_desktop.engine.profiling import PROFILE_ENV  # noqa: E402
 
 MODES = """\
 modes (run times on the 2-core development machine, shared, load 10-57; less when quiet):
@@ -60,6 +63,12 @@ modes (run times on the 2-core development machine, shared, load 10-57; less whe
   one worker's phases, SQL statements, cProfile, caches off vs on:
       --profile --prefill 10000 --ask-running 32 --repeat 20      measured about 3 min
   one ask's cost at 1k and 10k trials, Optuna's TPE vs windowed TPE: --ask-cost
+  the worker's cache levels side by side, interleaved (1 = caches, 2 = also the PostgreSQL
+      hot path): --prefill 10000 --storages postgres --pg-workers 8 --caches 1,2 --rounds 3
+                                                                    measured about 8 min
+  where a trial's time goes with W active workers: every run prints CPU and runqueue wait
+      (waiting for a core) per trial of the workers and the server's backends, and the
+      backends' wait events; add --worker-profile for the workers' merged cProfile (CPU)
 """
 
 STUDY_NAME = "scale"
@@ -221,7 +230,8 @@ def run_one(
     steady = [g for t, g in a.gap_starts if ends and ends[lo] <= t <= ends[hi]]
     per_trial = cpu.per_trial(ends[lo], ends[hi], hi - lo) if len(ends) >= 10 else {}
     if profile_dir:
-        print_worker_profile(env[PROFILE_ENV], a.complete_in_run, top)
+        # each worker's first trial (its full read of the study) is not profiled
+        print_worker_profile(env[PROFILE_ENV], a.complete_in_run - w, top)
     return {
         "per_trial": per_trial,
         "storage": kind + {None: "", "0": " off", "1": " cache", "2": " fast"}[caches],

@@ -70,24 +70,26 @@ def _other_workers_running(url: str, name: str, running: int) -> None:
         st.set_trial_system_attr(t._trial_id, LEASE_KEY, make_lease(f"other{i}", "h", 3600.0))
 
 
-def compare(backends: Any, kind: str, prefill: int, running: int, repeat: int, top: int) -> None:
-    """:func:`profile` with the worker's caches off (``OMNIOPT_WORKER_CACHE=0``: Optuna's own
-    cache and writes) and on, one after the other; then the ratio of the engine times."""
+def compare(
+    backends: Any, kind: str, prefill: int, running: int, repeat: int, top: int,
+    levels: Tuple[str, ...] = ("0", "1", "2"),
+) -> None:  # fmt: skip
+    """:func:`profile` at each level of the worker's cache (``OMNIOPT_WORKER_CACHE``: 0 =
+    Optuna's own cache and writes, 1 = the worker's caches, 2 = also the PostgreSQL hot path),
+    one after the other; then the engine times side by side."""
     from omniopt_desktop.engine.trial_cache import ENV
 
     totals = {}
-    for setting in ("0", "1"):
+    for setting in levels:
         os.environ[ENV] = setting
         try:
             totals[setting] = profile(backends, kind, prefill, running, repeat, top, setting)
         finally:
             os.environ.pop(ENV, None)
-    print(
-        f"\n{kind}: engine ms per trial, caches off {totals['0'][0]:.1f} ({totals['0'][1]:.1f} "
-        f"statements/appends) -> on {totals['1'][0]:.1f} ({totals['1'][1]:.1f}); "
-        f"ratio {totals['1'][0] / totals['0'][0]:.2f}; load {os.getloadavg()[0]:.1f}\n",
-        flush=True,
+    shown = " -> ".join(
+        f"level {k} {ms:.1f} ms ({ops:.1f} statements/appends)" for k, (ms, ops) in totals.items()
     )
+    print(f"\n{kind}: engine ms per trial, {shown}; load {os.getloadavg()[0]:.1f}\n", flush=True)
 
 
 def profile(
@@ -142,7 +144,7 @@ def profile(
         prof.disable()
     finally:
         W.is_surplus, W.run_program = real_surplus, real_run
-    caches = {"0": ", caches off", "1": ", caches on"}.get(setting, "")
+    caches = {"0": ", caches off", "1": ", caches on", "2": ", caches + hot path"}.get(setting, "")
     print(
         f"\n{kind}{caches}: one worker, {prefill} COMPLETE + {running} RUNNING trials of other "
         f"workers, {repeat} trials (median ms per trial; {unit} per trial); load "

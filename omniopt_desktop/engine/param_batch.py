@@ -112,8 +112,8 @@ def _write_rdb(inner: Any, backend: Any, items: List[Item]) -> None:
                     distribution_json=D.distribution_to_json(dist),
                 )
             )
-            if info is not None and previous is None:
-                known[name] = dist
+            if info is not None and name not in known:
+                known[name] = dist  # checked against the study's: later trials need no query
 
 
 def _write_journal(inner: Any, items: List[Item]) -> None:

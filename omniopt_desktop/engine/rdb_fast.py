@@ -12,9 +12,9 @@ get a core on a busy machine. Here, with SQLAlchemy Core on the RDB storage's ow
   and unique), one ``INSERT .. SELECT count(*) .. RETURNING``, ``COMMIT``;
 - :func:`write_params`: all parameters of a trial in one ``INSERT .. SELECT`` that inserts
   nothing unless the trial is still RUNNING or WAITING (one statement, atomic);
-- :func:`finish_trial`: the user attrs, the values and the state of a trial in ONE transaction
-  (``UPDATE .. WHERE state = 'RUNNING' RETURNING``, an upsert of the attrs, an insert of the
-  values): a reaped trial gets none of it (``UpdateFinishedTrialError``);
+- :func:`finish_trial`: the user attrs, the values and the state of a trial in ONE statement
+  (``UPDATE .. WHERE state = 'RUNNING' RETURNING`` feeding an upsert of the attrs and an insert
+  of the values): a reaped trial gets none of it (``UpdateFinishedTrialError``);
 - :func:`set_system_attr`: a lease renewal as one upsert that writes nothing to a finished trial.
 
 The rows are those Optuna writes (same tables, columns, JSON, enum names, naive UTC times);
@@ -171,39 +171,48 @@ def finish_trial(
     values: Optional[Sequence[float]],
     attrs: Dict[str, Any],
 ) -> datetime.datetime:
-    """Set user ``attrs``, ``values`` and the finished ``state`` of a RUNNING trial in one
-    transaction; ``UpdateFinishedTrialError`` (nothing written) when it is not RUNNING any
-    more. Returns the completion time (naive local, as Optuna's trials carry it)."""
+    """Set user ``attrs``, ``values`` and the finished ``state`` of a RUNNING trial at once:
+    one statement (an ``UPDATE .. WHERE state = 'RUNNING' RETURNING`` whose row feeds the
+    upsert of the attrs and the insert of the values, all in one transaction);
+    ``UpdateFinishedTrialError`` (nothing written) when it is not RUNNING any more. Returns the
+    completion time (naive local, as Optuna's trials carry it)."""
     import sqlalchemy as sa
     from optuna.storages._rdb import models
-    from optuna.trial import TrialState
 
-    _, T, _, V, U, _ = _tables()
+    _, T, _, V, _, _ = _tables()
     local, utc = utc_now()
-    with backend.engine.begin() as conn:
-        won = conn.execute(
-            sa.update(T)
-            .where(T.c.trial_id == trial_id, T.c.state == TrialState.RUNNING)
-            .values(state=state, datetime_complete=utc)
-            .returning(T.c.trial_id)
-        ).first()
-        if won is None:
-            raise _finished_error(trial_id)
-        if attrs:
-            rows = [
-                {"trial_id": trial_id, "key": k, "value_json": json.dumps(v)}
-                for k, v in attrs.items()
-            ]
-            conn.execute(_upsert(U, rows))
-        if values:
-            stored = []
-            for objective, v in enumerate(values):
-                value, kind = models.TrialValueModel.value_to_stored_repr(float(v))
-                stored.append(
-                    {"trial_id": trial_id, "objective": objective, "value": value,
-                     "value_type": kind}
-                )  # fmt: skip
-            conn.execute(sa.insert(V).values(stored))
+    params: Dict[str, Any] = {"tid": trial_id, "state": state.name, "now": utc}
+    st, vt = T.c.state.type.name, V.c.value_type.type.name  # the enum types' names
+    parts = [
+        f"WITH upd AS (UPDATE trials SET state = CAST(:state AS {st}), datetime_complete = :now"
+        " WHERE trial_id = :tid AND state = 'RUNNING' RETURNING trial_id)"
+    ]
+    if attrs:
+        rows = []
+        for i, (k, v) in enumerate(attrs.items()):
+            rows.append(f"(CAST(:k{i} AS VARCHAR), CAST(:a{i} AS TEXT))")
+            params[f"k{i}"], params[f"a{i}"] = k, json.dumps(v)
+        parts.append(
+            ", attrs AS (INSERT INTO trial_user_attributes (trial_id, key, value_json)"
+            f" SELECT upd.trial_id, a.k, a.v FROM upd, (VALUES {', '.join(rows)}) AS a(k, v)"
+            " ON CONFLICT (trial_id, key) DO UPDATE SET value_json = excluded.value_json)"
+        )
+    if values:
+        rows = []
+        for i, v in enumerate(values):
+            value, kind = models.TrialValueModel.value_to_stored_repr(float(v))
+            rows.append(f"({i}, CAST(:v{i} AS DOUBLE PRECISION), CAST(:t{i} AS VARCHAR))")
+            params[f"v{i}"], params[f"t{i}"] = value, kind.name
+        parts.append(
+            ", vals AS (INSERT INTO trial_values (trial_id, objective, value, value_type)"
+            f" SELECT upd.trial_id, v.o, v.x, CAST(v.t AS {vt}) FROM upd, (VALUES {', '.join(rows)})"
+            " AS v(o, x, t))"
+        )
+    parts.append(" SELECT trial_id FROM upd")
+    with autocommit(backend) as conn:
+        won = conn.execute(sa.text("".join(parts)), params).first()
+    if won is None:
+        raise _finished_error(trial_id)
     return local
 
 

@@ -34,9 +34,11 @@ from ..study import run_layout as L
 from ..study import trial_attrs as A
 from ..study.template import parameter_env, render_command
 from .budget import is_surplus, release
+from .finish import clean_attrs, finish_fast
 from .frozen import load_frozen, program_cwd, write_json_atomic
 from .leases import LeaseKeeper, clear_current, reap_stale, write_current
 from .param_batch import batched_params
+from .profiling import PROFILE_ENV, profiled_run
 from .program import read_capped, run_program
 from .results import Outcome, classify, parse_output, tail
 from .samplers import build_sampler
@@ -54,7 +56,6 @@ from .trial_cache import held_reads
 
 log = logging.getLogger("omniopt.worker")
 
-PROFILE_ENV = "OMNIOPT_WORKER_PROFILE"  # a folder: cProfile of the loop (bench_scale.py)
 MAX_INFEASIBLE_STREAK = 1000
 IDLE_POLL = 0.2  # seconds between checks while the last trials run in other workers
 
@@ -114,6 +115,7 @@ class Worker:
         self.cwd = program_cwd(self.model, self.run_info, self.run_dir)
         self.stop_event = threading.Event()
         self.stop_why = ""
+        self.last_fail_reason = ""  # of this worker's last failed trial (for the stop message)
         self._last_reap = 0.0
 
     # -- stopping ---------------------------------------------------------------------------
@@ -155,7 +157,7 @@ class Worker:
         failures = 0
         infeasible = 0
         idle = False
-        max_failures = self.model.max_failures
+        max_failures = self.model.failure_limit
         log.info("worker %s started on %s (pid %d)", self.worker_id, self.host, os.getpid())
         while True:
             if self._should_stop():
@@ -201,11 +203,12 @@ class Worker:
                 if self.stop_event.is_set():
                     continue
                 failures += 1
-                if max_failures and failures >= max_failures:
+                if failures >= max_failures:
                     log.error(
-                        "stopping: %d consecutive trials failed (study.max_failures = %d)",
+                        "stopping: %d consecutive trials failed (%s); last: %s",
                         failures,
-                        max_failures,
+                        self.model.failure_limit_text(),
+                        self.last_fail_reason or "?",
                     )
                     return Exit.MAX_FAILURES
 
@@ -267,7 +270,7 @@ class Worker:
             attrs[A.CONSTRAINT_VIOLATION] = rules
             attrs[A.FAIL_REASON] = f"not run: constraint violated: {rules}"
             self._write_status(tdir, number, values, None, attrs, "PRUNED")
-            if not self._finish_fast(trial, attrs, None, TrialState.PRUNED):
+            if not finish_fast(self.study, trial, attrs, None, TrialState.PRUNED):
                 self._set_attrs(trial, attrs)
                 self._tell(trial, None, TrialState.PRUNED)
             return "INFEASIBLE"
@@ -332,7 +335,8 @@ class Worker:
         else:
             state = "COMPLETE"
         self._write_status(tdir, trial.number, values, outcome.values, attrs, state)
-        if self._finish_fast(
+        if finish_fast(
+            self.study,
             trial,
             attrs,
             outcome.values if state == "COMPLETE" else None,
@@ -350,42 +354,15 @@ class Worker:
         log.info(
             "trial %d %s%s", trial.number, state, f": {outcome.reason}" if outcome.reason else ""
         )
+        if state == "FAIL":
+            self.last_fail_reason = outcome.reason
         return state
-
-    def _finish_fast(
-        self, trial: Any, attrs: Dict[str, Any], values: Optional[List[float]], state: Any
-    ) -> bool:
-        """On PostgreSQL with the worker's cache: the attrs, values and state in one
-        transaction (:func:`.rdb_fast.finish_trial`); False where that path is not available
-        (Optuna's ``tell`` is used). Only for TPE and random, whose ``after_trial`` reads
-        nothing from the study (others keep Optuna's tell)."""
-        import optuna
-        from optuna.exceptions import UpdateFinishedTrialError
-
-        inner = self.storage.inner
-        sampler = self.study.sampler
-        if not getattr(inner, "oo_fast", False) or type(sampler) not in (
-            optuna.samplers.TPESampler,
-            optuna.samplers.RandomSampler,
-        ):
-            return False
-        clean = _clean_attrs(attrs)
-        self.study._thread_local.cached_all_trials = None
-        try:
-            frozen = trial._cached_frozen_trial
-            sampler.after_trial(self.study, frozen, state, values)
-            with_retries(inner.oo_finish, trial._trial_id, state, values, clean)
-        except UpdateFinishedTrialError:
-            log.warning(
-                "trial %d was already finished by a reaper; result kept on disk only", trial.number
-            )
-        return True
 
     def _set_attrs(self, trial: Any, attrs: Dict[str, Any], before_tell: bool = False) -> bool:
         """False when the trial was finished meanwhile (reaped): nothing more to record."""
         from optuna.exceptions import UpdateFinishedTrialError
 
-        clean = _clean_attrs(attrs)
+        clean = clean_attrs(attrs)
         try:
             set_user_attrs(self.storage, trial._trial_id, clean, before_tell)
         except UpdateFinishedTrialError:
@@ -420,15 +397,6 @@ class Worker:
             write_json_atomic(os.path.join(tdir, A.STATUS_FILE), _jsonable(status))
         except OSError as e:
             log.warning("cannot write status of trial %d: %s", number, e)
-
-
-def _clean_attrs(attrs: Dict[str, Any]) -> Dict[str, Any]:
-    """The attrs worth storing: no None, no NaN or infinity."""
-    return {
-        k: v
-        for k, v in attrs.items()
-        if v is not None and not (isinstance(v, float) and not math.isfinite(v))
-    }
 
 
 def _pid_alive(pid: int) -> bool:
@@ -471,14 +439,6 @@ def run_worker(cfg: WorkerConfig, install_signals: bool = True) -> Exit:
         return Exit.CONFIG
     if install_signals:
         worker.install_signal_handlers()
-    folder = os.environ.get(PROFILE_ENV)
-    if not folder:
-        return worker.run()
-    import cProfile  # bench_scale.py --worker-profile: the loop only, not the start-up
-
-    worker.storage.get_all_trials(worker.study._study_id, deepcopy=False)  # the first full read
-    prof = cProfile.Profile()
-    try:
-        return prof.runcall(worker.run)
-    finally:
-        prof.dump_stats(os.path.join(folder, f"worker-{os.getpid()}.prof"))
+    if os.environ.get(PROFILE_ENV):
+        return profiled_run(worker)
+    return worker.run()

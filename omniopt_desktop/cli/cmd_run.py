@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"interrupted: {line}; run the same command again to resume")
         code = 130
     elif summary.stop_reason and not summary.finished:
-        err.print(f"{summary.stop_reason} ({line})")
+        err.print(f"{summary.stop_reason} ({line})", soft_wrap=True, highlight=False)
         code = 1
     else:
         out.print(line, highlight=False)

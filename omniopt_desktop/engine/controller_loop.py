@@ -148,11 +148,12 @@ class Controller:
         n = self.model.n_trials
         if counts["COMPLETE"] >= n:
             return "done", f"{counts['COMPLETE']} of {n} trials COMPLETE"
-        limit = self.model.max_failures
-        if limit and streak >= limit:
+        limit = self.model.failure_limit
+        if streak >= limit:
             return (
                 "failed",
-                f"stopped after {streak} consecutive failed trials (study.max_failures = {limit})"
+                f"stopped after {streak} consecutive failed trials "
+                f"({self.model.failure_limit_text()})"
                 + (f"; last: {last_reason}" if last_reason else ""),
             )
         finished = counts["COMPLETE"] + counts["FAIL"] + counts["PRUNED"]

@@ -358,7 +358,11 @@ class _Watcher:
             if rc == Exit.DONE or (rc == Exit.STOPPED and stopping):
                 continue
             if rc == Exit.MAX_FAILURES:
-                self.stop_reason = f"stopped: {self.study.max_failures} consecutive trials failed (study.max_failures); see trials/*/stderr.txt"
+                tail = self.log_tail(index).partition("stopping: ")[2] or (
+                    f"{self.study.failure_limit} consecutive trials failed "
+                    f"({self.study.failure_limit_text()})"
+                )
+                self.stop_reason = f"stopped: {tail}; see trials/*/stderr.txt"
                 must_stop = True
             elif rc == Exit.INFEASIBLE:
                 self.stop_reason = (

@@ -174,6 +174,10 @@ RESOURCE_KEYS = (
 )
 
 
+# consecutive failed trials that stop a run whose study sets no max_failures (see failure_limit)
+DEFAULT_FAILURE_LIMIT = 20
+
+
 @dataclass
 class Study:
     name: str = "study"
@@ -198,6 +202,21 @@ class Study:
     @property
     def directions(self) -> List[str]:
         return [o.direction.value for o in self.objectives]
+
+    @property
+    def failure_limit(self) -> int:
+        """Consecutive failed trials after which a run stops: ``max_failures``, or by default
+        ``max(20, n_trials // 10)`` — failed trials do not count toward ``n_trials``, so a program
+        that cannot start (a typo in the command, a missing module) would otherwise fail for ever."""
+        if self.max_failures:
+            return int(self.max_failures)
+        return max(DEFAULT_FAILURE_LIMIT, self.n_trials // 10)
+
+    def failure_limit_text(self) -> str:
+        """Where the limit comes from, for messages."""
+        if self.max_failures:
+            return f"study.max_failures = {self.failure_limit}"
+        return f"default limit {self.failure_limit}; set study.max_failures to change it"
 
     def parameter(self, name: str) -> Optional[Parameter]:
         for p in self.parameters:

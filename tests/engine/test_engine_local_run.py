@@ -156,6 +156,20 @@ def test_failures_say_why_with_stderr_tail(tmp_path):
     assert t.user_attrs[A.EXIT_CODE] == 2
 
 
+def test_a_command_that_cannot_start_stops_the_run_without_max_failures(tmp_path):
+    """Failed trials do not count toward n_trials: without a default limit a typo in the
+    command failed trials for ever (thousands a minute) and said nothing."""
+    study = make_study(tmp_path, "no-such-program-oo %(x)", n_trials=5)
+    assert study.max_failures is None and study.failure_limit == 20
+    summary = run_local(study, str(tmp_path / "run"), workers=2, poll=0.2)
+    assert not summary.finished
+    why = summary.stop_reason
+    assert "20 consecutive trials failed" in why and "set study.max_failures" in why, why
+    assert "no-such-program-oo" in why and "not found" in why, why
+    trials = trials_of(summary.storage_url)
+    assert 20 <= len(trials) <= 40 and all(t.state == TrialState.FAIL for t in trials)
+
+
 def test_multi_objective_run(tmp_path):
     study = make_study(
         tmp_path, "echo A: %(x); awk -v x=%(x) 'BEGIN { print \"B: \" 10 - x }'", n_trials=8

@@ -36,7 +36,7 @@ class StudyPanel(QWidget):
             ("study", "storage"),
             combo(STORAGE_KINDS, editable=True),
         )
-        f.add("Max &failures:", ("study", "max_failures"), line("no limit"), kind="optional_int")
+        f.add("Max &failures:", ("study", "max_failures"), line("default: max(20, trials ÷ 10)"), kind="optional_int")
         f.add("Max &retries:", ("study", "max_retries"), spin(0, 1000), kind="int")
         objectives = QGroupBox("Objectives (several = multi-objective)")
         self.objectives = ObjectivePanel()

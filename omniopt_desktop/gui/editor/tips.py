@@ -11,7 +11,7 @@ TIPS: dict[str, str] = {
     "study.seed": "Random seed for the sampler; leave empty for a different run each time.",
     "study.storage": "Where trials are stored: sqlite (one machine), journal (shared "
     "filesystem, many nodes) or a postgresql://user@host:port/db URL (no password in it).",
-    "study.max_failures": "Stop the study after this many failed trials; empty = never.",
+    "study.max_failures": "Stop the run after this many consecutive failed trials; empty = max(20, trials ÷ 10).",
     "study.max_retries": "How often a trial whose worker died is tried again.",
     # [[objective]]
     "objective.name": "The program prints 'NAME: value' on its output; this is NAME.",

@@ -11,6 +11,7 @@ import importlib
 import os
 
 from ..errors import OmniOptError
+from .display_check import need_display
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,6 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     if args.study and not os.path.isfile(args.study):
         raise OmniOptError(f"{args.study}: no such file; check the path")
+    need_display(headless_ok=bool(args.screenshot))
     try:
         app = importlib.import_module("omniopt_desktop.gui.app")
     except ImportError as e:

@@ -68,7 +68,9 @@ class AnalysisWindow(QMainWindow):
             menu.addAction(action)
         self.follow_action = QAction("Follow &live (read new trials every 2 s)", self)
         self.follow_action.setCheckable(True)
-        self.follow_action.setToolTip("For a study that is still running: new trials appear as they finish")
+        self.follow_action.setToolTip(
+            "For a study that is still running: new trials appear as they finish"
+        )
         self.follow_action.toggled.connect(self.set_following)
         self.menuBar().addMenu("&View").addAction(self.follow_action)
 

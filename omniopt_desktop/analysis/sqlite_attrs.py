@@ -1,8 +1,9 @@
 """Trial user attributes of an Optuna SQLite database, read in bulk.
 
-One statement per chunk scans ``trial_user_attributes`` and lets SQLite fold the rows into four
-texts: the trial ids, a small code per row for its key (``CASE key WHEN ...``; the text of
-the key only for keys not known beforehand), and one JSON array of all values. numpy parses
+One statement per chunk scans ``trial_user_attributes`` and lets SQLite fold the rows into three
+texts: the trial ids, a small code per row for its key (``CASE key WHEN ...``; ``-1 - rowid``
+for a key not known beforehand, whose text a second statement then looks up by row), and one
+JSON array of all values. numpy parses
 the ids and codes (``fromstring``), one ``json.loads`` call decodes every value. No sort (a
 ``GROUP BY key`` would sort every row) and no Python object per row but the value itself.
 
@@ -15,14 +16,13 @@ from __future__ import annotations
 import json
 import sqlite3
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from .columns import attr_column
 
 ROWS_PER_SCAN = 300_000  # attribute rows per chunk of a sequential scan
-SEP = "\x1f"  # between key texts; JSON text cannot hold it unescaped, keys almost never
 Attrs = Dict[str, Tuple[np.ndarray, List[Any]]]  # key -> (trial ids, values)
 
 
@@ -73,36 +73,50 @@ def read_attrs(
         where += f" AND key IN ({', '.join('?' for _ in only)})"
         args += list(only)
     known = list(known)
-    code = (
-        "CASE key " + " ".join(f"WHEN ? THEN {i}" for i in range(len(known))) + " ELSE -1 END"
-        if known
-        else "-1"
-    )
+    # a key not known beforehand is coded by its row (-1 - rowid) and looked up afterwards:
+    # naming it in the same statement would evaluate the CASE a second time for every row
+    code = "CASE key " + " ".join(f"WHEN ? THEN {i}" for i in range(len(known)))
+    code = f"{code} ELSE -1 - rowid END" if known else "-1 - rowid"
     sql = (
-        "SELECT count(*), group_concat(trial_id), group_concat(c),"
-        f" group_concat(CASE WHEN c < 0 THEN key END, char({ord(SEP)})),"
+        f"SELECT count(*), group_concat(trial_id), group_concat({code}),"
         " '[' || group_concat(ifnull(value_json, 'null')) || ']'"
-        f" FROM (SELECT trial_id, key, value_json, {code} AS c FROM trial_user_attributes"
-        f" WHERE {where})"
+        f" FROM trial_user_attributes WHERE {where}"
     )
-    n, ids_text, codes_text, unknown_text, values_text = raw.execute(
-        sql, [*known, *args]
-    ).fetchone()
+    n, ids_text, codes_text, values_text = raw.execute(sql, [*known, *args]).fetchone()
     if not n:
         return {}
+
+    def keys_of_rows(rowids: np.ndarray) -> List[str]:
+        return _keys_of_rows(raw, where, args, known, rowids)
+
     try:
-        return _decode(int(n), ids_text, codes_text, unknown_text, values_text, known)
-    except ValueError:  # a value that is not JSON, or a key holding the separator
+        return _decode(int(n), ids_text, codes_text, values_text, known, keys_of_rows)
+    except ValueError:  # a value that is not JSON, or a row gone meanwhile
         return _read_row_by_row(raw, where, args)
+
+
+def _keys_of_rows(
+    raw: sqlite3.Connection, where: str, args: List[Any], known: List[str], rowids: np.ndarray
+) -> List[str]:
+    """The keys of rows (by rowid) whose key was not among the known ones. A row's key never
+    changes (Optuna updates only the value), so a second statement may look them up."""
+    sql = f"SELECT rowid, key FROM trial_user_attributes WHERE {where} AND rowid BETWEEN ? AND ?"
+    if known:
+        sql += f" AND key NOT IN ({', '.join('?' for _ in known)})"
+    found = dict(raw.execute(sql, [*args, int(rowids.min()), int(rowids.max()), *known]))
+    try:
+        return [found[r] for r in rowids.tolist()]
+    except KeyError as e:
+        raise ValueError("row gone") from e
 
 
 def _decode(
     n: int,
     ids_text: str,
     codes_text: str,
-    unknown_text: Optional[str],
     values_text: str,
     known: List[str],
+    keys_of_rows: Callable[[np.ndarray], List[str]],
 ) -> Attrs:
     # SQLite wrote these texts of integers: numpy reads them whole (a short read would show
     # in the lengths checked below)
@@ -114,9 +128,7 @@ def _decode(
     keys = list(known)
     unknown = np.flatnonzero(codes < 0)
     if len(unknown):
-        texts = unknown_text.split(SEP) if unknown_text is not None else []
-        if len(texts) != len(unknown):
-            raise ValueError("length mismatch")
+        texts = keys_of_rows(-1 - codes[unknown])
         index = {k: i for i, k in enumerate(keys)}
         codes[unknown] = [index.setdefault(t, len(index)) for t in texts]
         keys = list(index)

@@ -136,6 +136,9 @@ def test_open_screenshot_command(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(png)
     assert png.read_bytes().startswith(b"\x89PNG")
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(png)).size().toTuple() == (1800, 1100)  # decodes, the whole overview
     bad = subprocess.run(
         [
             sys.executable,
@@ -152,6 +155,33 @@ def test_open_screenshot_command(tmp_path):
         timeout=120,
     )
     assert bad.returncode == 1 and "no such file" in bad.stderr and bad.stderr.count("\n") == 1
+
+
+def test_screenshot_png_has_the_pixels_of_the_image(qtbot, tmp_path):
+    from PySide6.QtGui import QColor, QImage
+
+    from omniopt_desktop.gui.analysis.open_app import save_png
+
+    img = QImage(7, 3, QImage.Format.Format_RGB32)
+    for x in range(7):
+        for y in range(3):
+            img.setPixelColor(x, y, QColor(30 * x, 80 * y, 255 - 30 * x))
+    save_png(img, str(tmp_path / "t.png"))
+    back = QImage(str(tmp_path / "t.png"))
+    assert back.size() == img.size()
+    assert all(back.pixel(x, y) == img.pixel(x, y) for x in range(7) for y in range(3))
+
+
+def test_open_app_starts_the_load_before_qt_is_imported():
+    """``open --screenshot`` imports open_app through the package: that must not import Qt or
+    pyqtgraph (the database is read on a thread while they import)."""
+    code = (
+        "import sys, omniopt_desktop.gui.analysis.open_app;"
+        "print(sorted(m for m in ('PySide6', 'pyqtgraph', 'numpy') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[]"
 
 
 def test_poll_reads_only_new_and_unfinished_trials(qtbot, tmp_path):

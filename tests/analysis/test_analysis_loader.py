@@ -313,3 +313,44 @@ def test_merging_in_place_never_changes_an_older_result(tmp_path):
         np.testing.assert_array_equal(second.params[name][50:], tail.params[name])
         np.testing.assert_array_equal(other.params[name][50:], tail.params[name])
     assert list(cols.number) == list(range(40)) and len(first.values) == 50
+
+
+def test_user_attrs_of_mixed_types_read_like_optuna(tmp_path):
+    """User attributes written by Optuna: numbers (int, float, huge, negative zero), strings
+    that look like numbers, bools, None, lists and dicts, keys first set mid-study (not among
+    the keys sampled from the first and last trials) and a key on one trial only."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path / 'mixed.db'}"
+    study = optuna.create_study(storage=url, study_name="mixed")
+    odd = [0, 1.5, -0.0, 2**70, "3", "", True, False, None, [1, "a"], {"k": 1.25}, 1e-300]
+    for i in range(60):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        t.set_user_attr("num", i if i % 3 else float(i) / 7)
+        t.set_user_attr("mixed", odd[i % len(odd)])
+        if 25 <= i < 35:
+            t.set_user_attr("mid", "s" if i % 2 else i)
+        if i == 31:
+            t.set_user_attr("once", None)
+        if i % 5 == 0:
+            t.set_user_attr("flag", i % 10 == 0)
+        study.tell(t, float(i))
+    cols = load_trials(str(tmp_path / "mixed.db"))
+    trials = _expected(url, "mixed")
+    assert list(cols.number) == [t.number for t in trials]
+    assert set(cols.user_attrs) == {k for t in trials for k in t.user_attrs}
+    for key in ("num", "mixed", "mid", "once", "flag"):
+        col = cols.user_attrs[key]
+        for i, t in enumerate(trials):
+            want = t.user_attrs.get(key)
+            got = col[i]
+            if want is None:
+                assert got is None or got != got, (key, i)  # None, or NaN in a number column
+            else:
+                assert got == want, (key, i, got, want)
+                if col.dtype == object:  # kept as Optuna gave it (a number column is float)
+                    assert type(got) is type(want), (key, i, got, want)
+    assert cols.user_attrs["num"].dtype == np.float64
+    assert cols.user_attrs["mixed"].dtype == object and cols.user_attrs["flag"].dtype == object

@@ -25,22 +25,16 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 import numpy as np
 
 from ..errors import AnalysisError
-from . import sqlite_attrs
-from .columns import STATE_BY_NAME, ParamInfo, StudyInfo, TrialColumns
+from . import sqlite_attrs, sqlite_pivot
+from .columns import ParamInfo, StudyInfo, TrialColumns
 from .distributions import parse_distribution
 
 CHUNK = 25_000  # trials per chunk
-MAX_JOINS = 60  # SQLite allows 64 tables in one join
 INLINE_TRIALS = 2_000  # a poll reading fewer new trials runs in the calling thread
 ID_GAP = 1_000  # trial ids further apart than this are read in separate ranges
 WALK_MARGIN = 64  # trials below the lowest number wanted before a backward walk stops
 REQUIRED_TABLES = ("studies", "study_directions", "trials", "trial_params", "trial_values")
 METRIC_NAMES_KEY = "study:metric_names"
-_STATE_SQL = (
-    "CASE t.state "
-    + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATE_BY_NAME.items())
-    + " ELSE -1 END"
-)
 
 
 @dataclass(frozen=True)
@@ -234,54 +228,91 @@ def read_sqlite(
                 )
         k = len(info.directions)
         pinfo: Dict[str, ParamInfo] = {}
-        results: List[Any] = []
+        chunks: List[sqlite_pivot.Chunk] = []
+        pnames: List[str] = []
         attrs: List[sqlite_attrs.Attrs] = []
         if ranges:
+            first, last = ranges[0][0], ranges[-1][1]
             small = wanted is not None and len(wanted) <= INLINE_TRIALS
             pool: Any = _Inline() if threads <= 1 or small else ThreadPoolExecutor(threads)
             try:
-                # parameter names are looked up while the first chunks of attributes are read
-                names_job = pool.submit(_param_names_of, db, ranges[0][0], ranges[-1][1])
-
-                def names() -> List[str]:
-                    return [name for name, _ in names_job.result()]
+                names_job = pool.submit(
+                    _with_connection, db, sqlite_pivot.sampled_names, first, last
+                )
 
                 def read_attrs(span: sqlite_attrs.AttrSpan) -> sqlite_attrs.Attrs:
                     with db.connect() as c:
                         return sqlite_attrs.read_attrs(c, span, known, user_attrs)
 
                 attr_jobs = [pool.submit(read_attrs, span) for span in attr_spans]
-                job = _ChunkJob(db, study.study_id, names, k, schema)
+                job = sqlite_pivot.ChunkJob(
+                    db, study.study_id, names_job.result, k, schema.has_value_type
+                )
                 pivot_jobs = [pool.submit(job, r) for r in ranges]
-                results = [j.result() for j in pivot_jobs]
+                chunks = [j.result() for j in pivot_jobs]
+                pnames = list(names_job.result())
+                pnames += _add_missed_names(pool, db, study.study_id, k, ranges, chunks, pnames)
                 attrs = [j.result() for j in attr_jobs]
-                pinfo = {name: parse_distribution(name, dj) for name, dj in names_job.result()}
+                described = _with_connection(db, sqlite_pivot.describe, pnames, first, last)
+                pinfo = {name: parse_distribution(name, dj) for name, dj in described}
             finally:
                 pool.shutdown(wait=True)
-        return _assemble(info, pinfo, results, attrs, wanted, schema)
+        return _assemble(info, pinfo, pnames, chunks, attrs, wanted, schema)
     except sqlite3.DatabaseError as e:
         raise AnalysisError(f"{path}: cannot read the study database ({e})") from e
     finally:
         db.dispose()
 
 
+def _with_connection(db: ReadOnlyDatabase, fn: Callable[..., Any], *args: Any) -> Any:
+    with db.connect() as conn:
+        return fn(conn, *args)
+
+
+def _add_missed_names(
+    pool: Any,
+    db: ReadOnlyDatabase,
+    study_id: int,
+    k: int,
+    ranges: List[Tuple[int, int]],
+    chunks: List[sqlite_pivot.Chunk],
+    names: List[str],
+) -> List[str]:
+    """Parameters that the first and last trials did not use: found in the chunks whose
+    counts say a name was missed, read there, added to every chunk. Returns their names."""
+    missed = [i for i, c in enumerate(chunks) if c.missed_names(len(names))]
+    if not missed:
+        return []
+    seen = set(names)
+    found = _with_connection(db, sqlite_pivot.names_in, [ranges[i] for i in missed])
+    extra = [n for n in found if n not in seen]
+    if not extra:
+        return []
+    job = sqlite_pivot.ChunkJob(db, study_id, lambda: extra, k, False, params_only=True)
+    jobs = {i: pool.submit(job, ranges[i]) for i in missed}
+    sqlite_pivot.add_missed(chunks, names, extra, {i: j.result() for i, j in jobs.items()})
+    return extra
+
+
 def _assemble(
     info: StudyInfo,
     pinfo: Dict[str, ParamInfo],
-    results: List[Any],
+    pnames: List[str],
+    chunks: List[sqlite_pivot.Chunk],
     attrs: List[sqlite_attrs.Attrs],
     wanted: Optional[np.ndarray],
     schema: SqliteSchema,
 ) -> TrialColumns:
-    """Chunk results → one TrialColumns sorted by trial number."""
-    k, p = len(info.directions), len(pinfo)
-    if results:
-        ids = np.concatenate([r[0] for r in results])
-        number = np.concatenate([r[1] for r in results])
-        state = np.concatenate([r[2] for r in results])
-        starts = [t for r in results for t in r[3]]
-        ends = [t for r in results for t in r[4]]
-        pivot = np.vstack([r[5] for r in results])
+    """Chunk results → one TrialColumns sorted by trial number. ``pnames``: the parameters
+    of the pivot's columns; ``pinfo``: their distributions, in the order to show them."""
+    k, p = len(info.directions), len(pnames)
+    if chunks:
+        ids = np.concatenate([c.ids for c in chunks])
+        number = np.concatenate([c.number for c in chunks])
+        state = np.concatenate([c.state for c in chunks])
+        starts = [t for c in chunks for t in c.starts]
+        ends = [t for c in chunks for t in c.ends]
+        pivot = np.vstack([c.pivot for c in chunks])
     else:
         ids, number = np.empty(0, np.int64), np.empty(0, np.int64)
         state = np.empty(0, np.int8)
@@ -293,7 +324,8 @@ def _assemble(
     end = _epoch(ends, schema.utc_datetimes) if ends else np.empty(0)
     ids, number, state, pivot = ids[order], number[order], state[order], pivot[order]
     start, end = start[order], end[order]
-    params = {name: np.ascontiguousarray(pivot[:, j]) for j, name in enumerate(pinfo)}
+    column = {name: j for j, name in enumerate(pnames)}
+    params = {name: np.ascontiguousarray(pivot[:, column[name]]) for name in pinfo}
     values = np.ascontiguousarray(pivot[:, p:])
     by_id = np.argsort(ids, kind="stable")
     sorted_ids = ids[by_id]
@@ -371,36 +403,6 @@ def _trial_ids(
     return np.array(found, dtype=np.int64)
 
 
-def _param_names_of(engine: Any, lo: Optional[int], hi: Optional[int]) -> List[Tuple[str, str]]:
-    """(name, distribution JSON of its latest use) of the parameters of trial ids lo..hi."""
-    lo = -(2**62) if lo is None else lo
-    hi = 2**62 if hi is None else hi
-    with engine.connect() as conn:
-        raw = _raw(conn)
-        names = [
-            r[0]
-            for r in raw.execute(
-                "SELECT DISTINCT param_name FROM trial_params WHERE trial_id BETWEEN ? AND ?",
-                (lo, hi),
-            )
-        ]
-        found = []
-        for name in names:
-            latest = raw.execute(
-                "SELECT distribution_json FROM trial_params WHERE param_name = ?"
-                " AND trial_id BETWEEN ? AND ? ORDER BY trial_id DESC LIMIT 1",
-                (name, lo, hi),
-            ).fetchone()
-            first = raw.execute(
-                "SELECT trial_id, param_id FROM trial_params WHERE param_name = ?"
-                " AND trial_id BETWEEN ? AND ? ORDER BY trial_id LIMIT 1",
-                (name, lo, hi),
-            ).fetchone()
-            found.append((first[0], first[1], name, latest[0]))
-    # in order of first use: the order the objective suggested them (as a journal replays)
-    return [(name, dj) for _, _, name, dj in sorted(found)]
-
-
 class _Inline:
     """An executor that runs work at once in the calling thread: small reads do not pay for
     starting threads."""
@@ -415,92 +417,3 @@ class _Inline:
 
     def shutdown(self, wait: bool = True) -> None:
         pass
-
-
-class _ChunkJob:
-    """Reads one chunk of trial ids: trial columns and the pivot rows as a float array.
-
-    The statement ends in ``ORDER BY +t.trial_id``: the ``+`` makes SQLite sort the result,
-    so the whole join runs inside the first step (``execute``), which releases the GIL, and
-    the rows are then handed over from the sorter. Without it every row's index look-ups run
-    between two rows' conversions, handing the GIL back and forth with the other thread.
-    """
-
-    SORTED = True
-
-    def __init__(
-        self,
-        engine: Any,
-        study_id: int,
-        names: Callable[[], List[str]],
-        k: int,
-        schema: SqliteSchema,
-    ):
-        self.engine, self.study_id, self.names_of, self.k = engine, study_id, names, k
-        self.schema = schema
-
-    def _pivot_sql(self, names: Sequence[str], with_values: bool, with_trial: bool) -> str:
-        """One row per trial: [trial id, number, state,] parameters, [objective values,]
-        [start and end texts]."""
-        cols = ["t.trial_id", "t.number", _STATE_SQL] if with_trial else []
-        joins = []
-        for i, _ in enumerate(names):
-            cols.append(f"p{i}.param_value")
-            joins.append(
-                f"LEFT JOIN trial_params p{i} ON p{i}.trial_id = t.trial_id AND p{i}.param_name = ?"
-            )
-        if with_values:
-            for j in range(self.k):
-                if self.schema.has_value_type:
-                    cols.append(
-                        f"CASE v{j}.value_type WHEN 'INF_POS' THEN 9e999 WHEN 'INF_NEG' THEN -9e999"
-                        f" ELSE v{j}.value END"
-                    )
-                else:
-                    cols.append(f"v{j}.value")
-                joins.append(
-                    f"LEFT JOIN trial_values v{j} ON v{j}.trial_id = t.trial_id AND v{j}.objective = {j}"
-                )
-        if with_trial:
-            cols += ["t.datetime_start", "t.datetime_complete"]
-        order = "+t.trial_id" if self.SORTED else "t.trial_id"
-        return (
-            f"SELECT {', '.join(cols)} FROM trials t {' '.join(joins)}"
-            f" WHERE t.study_id = ? AND t.trial_id BETWEEN ? AND ? ORDER BY {order}"
-        )
-
-    def __call__(self, span: Tuple[int, int]) -> Tuple[Any, ...]:
-        """(ids, numbers, states, start texts, end texts, params + values) of the study's
-        trials with ids in ``span``."""
-        lo, hi = span
-        head: List[Any] = [(), (), (), [], []]
-        blocks = []
-        with self.engine.connect() as conn:
-            raw = _raw(conn)
-            all_names = self.names_of()
-            step = max(1, MAX_JOINS - self.k - 1)
-            groups = [all_names[i : i + step] for i in range(0, len(all_names), step)] or [[]]
-            for g, names in enumerate(groups):
-                first, last = g == 0, g == len(groups) - 1
-                sql = self._pivot_sql(names, last, first)
-                rows = raw.execute(sql, [*names, self.study_id, lo, hi]).fetchall()
-                width = len(names) + (self.k if last else 0)
-                if first:
-                    head[3] = [r[-2] for r in rows]
-                    head[4] = [r[-1] for r in rows]
-                    # numbers (None becomes NaN) in one call; the texts were taken above
-                    flat = np.array([r[:-2] for r in rows], dtype=np.float64)
-                    flat = flat.reshape(len(rows), 3 + width)
-                    head[:3] = flat[:, 0], flat[:, 1], flat[:, 2]
-                    blocks.append(flat[:, 3:])
-                else:
-                    blocks.append(np.array(rows, dtype=np.float64).reshape(len(rows), width))
-        pivot = np.hstack(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
-        return (
-            np.asarray(head[0], dtype=np.int64),
-            np.asarray(head[1], dtype=np.int64),
-            np.asarray(head[2], dtype=np.int8),
-            head[3],
-            head[4],
-            pivot,
-        )

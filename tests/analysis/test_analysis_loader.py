@@ -354,3 +354,33 @@ def test_user_attrs_of_mixed_types_read_like_optuna(tmp_path):
                     assert type(got) is type(want), (key, i, got, want)
     assert cols.user_attrs["num"].dtype == np.float64
     assert cols.user_attrs["mixed"].dtype == object and cols.user_attrs["flag"].dtype == object
+
+
+@pytest.mark.parametrize("chunk", [25_000, 16])
+def test_parameters_first_suggested_mid_study(tmp_path, monkeypatch, chunk):
+    """Parameter names are sampled from the first and last trials; one suggested only in the
+    middle of the study (in one chunk of several, or in the only one) is still read, and the
+    parameters come in the order of their first use."""
+    import optuna
+
+    from omniopt_desktop.analysis import sqlite_reader
+
+    monkeypatch.setattr(sqlite_reader, "CHUNK", chunk)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = f"sqlite:///{tmp_path / 'cond.db'}"
+    study = optuna.create_study(storage=url, study_name="cond")
+    for i in range(70):
+        t = study.ask()
+        t.suggest_float("x", 0, 1)
+        if 30 <= i < 36:
+            t.suggest_categorical("opt", ["sgd", "adam"])
+            if i % 2:
+                t.suggest_int("momentum", 1, 9)
+        t.suggest_float("y", -1, 1)
+        study.tell(t, float(i))
+    cols = load_trials(str(tmp_path / "cond.db"))
+    trials = _expected(url, "cond")
+    _check_against_optuna(cols, trials, 1)
+    assert cols.param_names == ("x", "y", "opt", "momentum")  # by first trial, then suggestion
+    assert cols.param_info["opt"].choices == ("sgd", "adam")
+    assert np.isnan(cols.params["opt"][:30]).all() and np.isnan(cols.params["opt"][36:]).all()

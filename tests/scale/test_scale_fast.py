@@ -19,7 +19,7 @@ from omniopt_desktop.engine import rdb_fast
 from omniopt_desktop.engine.budget import claimed_before
 from omniopt_desktop.engine.param_batch import batched_params
 from omniopt_desktop.engine.rdb_rows import RowLoader
-from omniopt_desktop.engine.storage import count_states, ensure_study, open_storage
+from omniopt_desktop.engine.storage import count_states, ensure_study, open_storage, with_retries
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAME = "fast"
@@ -186,3 +186,23 @@ def test_counts_and_budget_equal_optunas(url, monkeypatch):
     study.tell(t, 3.0)
     assert count_states(fast, sid) == count_states(slow, sid)
     assert claimed_before(fast, sid, 99) == claimed_before(slow, sid, 99)
+
+
+def test_dropped_connection_is_retried(url, monkeypatch, postgres_server):  # noqa: F811
+    st = _worker_storage(url, monkeypatch)
+    sid = st.get_study_id_from_name(NAME)
+    study = optuna.load_study(study_name=NAME, storage=st, sampler=optuna.samplers.RandomSampler(3))
+    first = study.ask()  # the worker's pooled connection is open now
+    db = url.rsplit("/", 1)[1]
+    kill = (
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+        f"WHERE datname = '{db}' AND pid <> pg_backend_pid()"
+    )
+    postgres_server.psql(kill)
+    second = study.ask()  # creation (one pipeline) on a dead connection: retried on a new one
+    postgres_server.psql(kill)
+    with_retries(st.inner.oo_finish, second._trial_id, TrialState.COMPLETE, [1.0], {})
+    with pytest.raises(UpdateFinishedTrialError):  # as the retry of a write that committed
+        st.inner.oo_finish(second._trial_id, TrialState.COMPLETE, [1.0], {})
+    postgres_server.psql(kill)
+    assert count_states(st, sid)["RUNNING"] == 1 and (first.number, second.number) == (0, 1)

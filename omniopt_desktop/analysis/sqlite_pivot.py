@@ -20,6 +20,7 @@ from .columns import STATE_BY_NAME
 
 MAX_JOINS = 60  # SQLite allows 64 tables in one join
 SAMPLE_TRIALS = 20  # trial ids at each end of the study whose parameter names are read first
+SEP = "\x1f"  # between texts folded by SQLite (a date and time never holds it)
 _STATE_SQL = (
     "CASE t.state "
     + " ".join(f"WHEN '{k}' THEN {v}" for k, v in STATE_BY_NAME.items())
@@ -35,8 +36,8 @@ class Chunk:
     ids: np.ndarray
     number: np.ndarray
     state: np.ndarray
-    starts: List[Any]
-    ends: List[Any]
+    starts: np.ndarray  # datetime64[us], NaT when unknown
+    ends: np.ndarray
     pivot: np.ndarray
     param_rows: int
 
@@ -115,10 +116,9 @@ class ChunkJob:
         self.has_value_type = has_value_type
         self.params_only = params_only
 
-    def pivot_sql(self, names: Sequence[str], with_values: bool, with_trial: bool) -> str:
-        """One row per trial: trial id[, number, state], parameters, [objective values,]
-        [start and end texts]."""
-        cols = ["t.trial_id", "t.number", _STATE_SQL] if with_trial else ["t.trial_id"]
+    def pivot_sql(self, names: Sequence[str], with_values: bool) -> str:
+        """One row per trial: trial id, parameters[, objective values]."""
+        cols = ["t.trial_id"]
         joins = []
         for i, _ in enumerate(names):
             cols.append(f"p{i}.param_value")
@@ -137,8 +137,6 @@ class ChunkJob:
                 joins.append(
                     f"LEFT JOIN trial_values v{j} ON v{j}.trial_id = t.trial_id AND v{j}.objective = {j}"
                 )
-        if with_trial:
-            cols += ["t.datetime_start", "t.datetime_complete"]
         return (
             f"SELECT {', '.join(cols)} FROM trials t {' '.join(joins)}"
             " WHERE t.study_id = ? AND t.trial_id BETWEEN ? AND ? ORDER BY +t.trial_id"
@@ -146,44 +144,79 @@ class ChunkJob:
 
     def __call__(self, span: Tuple[int, int]) -> Chunk:
         lo, hi = span
-        head: List[Any] = [(), (), (), [], []]
         blocks = []
         with self.engine.connect() as raw:
+            # the trial columns first: a trial that finishes meanwhile shows values with a
+            # state still RUNNING (re-read by the next poll), never the other way round
+            head = None if self.params_only else _head(raw, self.study_id, lo, hi)
+            ids = None if head is None else head[0]
             all_names = self.names_of()
             step = max(1, MAX_JOINS - self.k - 1)
             groups = [all_names[i : i + step] for i in range(0, len(all_names), step)] or [[]]
             for g, names in enumerate(groups):
-                first = g == 0 and not self.params_only
                 last = g == len(groups) - 1 and not self.params_only
-                sql = self.pivot_sql(names, last, first)
+                sql = self.pivot_sql(names, last)
                 rows = raw.execute(sql, [*names, self.study_id, lo, hi]).fetchall()
                 width = len(names) + (self.k if last else 0)
-                if first:
-                    head[3] = [r[-2] for r in rows]
-                    head[4] = [r[-1] for r in rows]
-                    rows = [r[:-2] for r in rows]
                 # every number (None becomes NaN) in one call
-                flat = np.array(rows, dtype=np.float64).reshape(len(rows), -1)
-                if g == 0:
-                    head[0] = flat[:, 0]
-                    if first:
-                        head[1], head[2] = flat[:, 1], flat[:, 2]
-                blocks.append(flat[:, flat.shape[1] - width :])
+                flat = np.array(rows, dtype=np.float64).reshape(len(rows), 1 + width)
+                row_ids = flat[:, 0].astype(np.int64)
+                if ids is None:
+                    ids = row_ids
+                blocks.append(_aligned(ids, row_ids, flat[:, 1:]))
             param_rows = 0
             if not self.params_only:
                 (param_rows,) = raw.execute(
                     "SELECT count(*) FROM trial_params WHERE trial_id BETWEEN ? AND ?", (lo, hi)
                 ).fetchone()
         pivot = np.hstack(blocks) if len(blocks) > 1 else np.ascontiguousarray(blocks[0])
-        return Chunk(
-            np.asarray(head[0], dtype=np.int64),
-            np.asarray(head[1], dtype=np.int64),
-            np.asarray(head[2], dtype=np.int8),
-            head[3],
-            head[4],
-            pivot,
-            int(param_rows),
-        )
+        if head is None:
+            none = np.empty(0)
+            return Chunk(ids, none, none, none, none, pivot, 0)
+        return Chunk(*head, pivot, int(param_rows))
+
+
+def _head(
+    raw: sqlite3.Connection, study_id: int, lo: int, hi: int
+) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Trial ids, numbers, states and start and end times (datetime64, NaT for NULL) of the
+    study's trials with ids lo..hi, sorted by id. SQLite folds each column into one text:
+    numpy parses them, no Python object per trial but the times' texts."""
+    n, ids, numbers, states, starts, ends = raw.execute(
+        "SELECT count(*), group_concat(trial_id), group_concat(ifnull(number, -1)),"
+        f" group_concat({_STATE_SQL}), group_concat(ifnull(datetime_start, 'NaT'), char(31)),"
+        " group_concat(ifnull(datetime_complete, 'NaT'), char(31))"
+        " FROM trials t WHERE study_id = ? AND trial_id BETWEEN ? AND ?",
+        (study_id, lo, hi),
+    ).fetchone()
+    if not n:
+        empty = np.empty(0, dtype=np.int64)
+        nat = np.empty(0, dtype="datetime64[us]")
+        return empty, empty, empty.astype(np.int8), nat, nat
+    cols = (
+        np.fromstring(ids, dtype=np.int64, sep=","),
+        np.fromstring(numbers, dtype=np.int64, sep=","),
+        np.fromstring(states, dtype=np.int64, sep=",").astype(np.int8),
+        np.array(starts.split(SEP), dtype="datetime64[us]"),
+        np.array(ends.split(SEP), dtype="datetime64[us]"),
+    )
+    if any(len(c) != n for c in cols):
+        raise sqlite3.DatabaseError("trials: a column could not be read")
+    order = np.argsort(cols[0], kind="stable")
+    return cols[0][order], cols[1][order], cols[2][order], cols[3][order], cols[4][order]
+
+
+def _aligned(ids: np.ndarray, row_ids: np.ndarray, block: np.ndarray) -> np.ndarray:
+    """``block``'s rows (of trials ``row_ids``) for trials ``ids`` (NaN for any missing: a
+    trial added between two statements is read by the next poll)."""
+    if len(ids) == len(row_ids) and np.array_equal(ids, row_ids):
+        return block
+    out = np.full((len(ids), block.shape[1]), np.nan)
+    if len(row_ids):
+        at = np.clip(np.searchsorted(row_ids, ids), 0, len(row_ids) - 1)
+        hit = row_ids[at] == ids
+        out[hit] = block[at[hit]]
+    return out
 
 
 def add_missed(
@@ -193,10 +226,9 @@ def add_missed(
     read (by trial id) for the chunks in ``extra_chunks``, NaN elsewhere."""
     p = len(names)
     for i, c in enumerate(chunks):
-        cols = np.full((len(c.ids), len(extra)), np.nan)
         more = extra_chunks.get(i)
-        if more is not None and len(more.ids) and len(c.ids):
-            at = np.clip(np.searchsorted(more.ids, c.ids), 0, len(more.ids) - 1)
-            hit = more.ids[at] == c.ids
-            cols[hit] = more.pivot[at[hit]]
+        if more is None:
+            cols = np.full((len(c.ids), len(extra)), np.nan)
+        else:
+            cols = _aligned(c.ids, more.ids, more.pivot)
         c.pivot = np.hstack([c.pivot[:, :p], cols, c.pivot[:, p:]])

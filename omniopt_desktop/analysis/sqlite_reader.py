@@ -157,8 +157,8 @@ def _study_info(conn: Any, study: StudyRow, path: str) -> StudyInfo:
     return StudyInfo(study.name, tuple(dirs), tuple(names), source=path, storage_kind="sqlite")
 
 
-def _epoch(texts: Sequence[Optional[str]], utc: bool) -> np.ndarray:
-    """Optuna's naive datetime texts → unix seconds (NaN for NULL)."""
+def _epoch(texts: Any, utc: bool) -> np.ndarray:
+    """Optuna's naive datetimes (texts or datetime64) → unix seconds (NaN for NULL/NaT)."""
     arr = np.array(texts, dtype="datetime64[us]")
     out = arr.astype(np.int64).astype(np.float64) / 1e6
     out[np.isnat(arr)] = np.nan
@@ -310,18 +310,18 @@ def _assemble(
         ids = np.concatenate([c.ids for c in chunks])
         number = np.concatenate([c.number for c in chunks])
         state = np.concatenate([c.state for c in chunks])
-        starts = [t for c in chunks for t in c.starts]
-        ends = [t for c in chunks for t in c.ends]
+        starts = np.concatenate([c.starts for c in chunks])
+        ends = np.concatenate([c.ends for c in chunks])
         pivot = np.vstack([c.pivot for c in chunks])
     else:
         ids, number = np.empty(0, np.int64), np.empty(0, np.int64)
         state = np.empty(0, np.int8)
-        starts, ends = [], []
+        starts = ends = np.empty(0, dtype="datetime64[us]")
         pivot = np.empty((0, p + k))
     keep = np.ones(len(ids), dtype=bool) if wanted is None else np.isin(ids, wanted)
     order = np.flatnonzero(keep)[np.argsort(number[keep], kind="stable")]
-    start = _epoch(starts, schema.utc_datetimes) if starts else np.empty(0)
-    end = _epoch(ends, schema.utc_datetimes) if ends else np.empty(0)
+    start = _epoch(starts, schema.utc_datetimes)
+    end = _epoch(ends, schema.utc_datetimes)
     ids, number, state, pivot = ids[order], number[order], state[order], pivot[order]
     start, end = start[order], end[order]
     column = {name: j for j, name in enumerate(pnames)}

@@ -265,10 +265,15 @@ _NUMERIC_TYPES = {int, float, type(None)}
 
 
 def attr_column(values: Sequence[Any]) -> np.ndarray:
-    """A user-attr column: float64 when every present value is a number, else objects."""
+    """A user-attr column: float64 when every present value is a number, else objects.
+    ``values`` may be a list or an object array (then returned as it is if not numbers)."""
     types = set(map(type, values))
     if types <= _NUMERIC_TYPES:
-        return np.array(values, dtype=np.float64)  # None becomes NaN
+        if isinstance(values, np.ndarray):
+            return values.astype(np.float64)  # None becomes NaN
+        return np.array(values, dtype=np.float64)
+    if isinstance(values, np.ndarray) and values.dtype == object:
+        return values
     out = np.empty(len(values), dtype=object)
     out[:] = list(values)
     return out

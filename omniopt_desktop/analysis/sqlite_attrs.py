@@ -23,7 +23,7 @@ import numpy as np
 from .columns import attr_column
 
 ROWS_PER_SCAN = 300_000  # attribute rows per chunk of a sequential scan
-Attrs = Dict[str, Tuple[np.ndarray, List[Any]]]  # key -> (trial ids, values)
+Attrs = Dict[str, Tuple[np.ndarray, np.ndarray]]  # key -> (trial ids, column of values)
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,9 @@ class AttrSpan:
 
 def scan_spans(raw: sqlite3.Connection, trials_lo: int, trials_hi: int) -> List[AttrSpan]:
     """Chunks of a sequential scan over the whole table."""
-    lo, hi = raw.execute("SELECT min(rowid), max(rowid) FROM trial_user_attributes").fetchone()
+    # two statements: each is one look-up (min and max together scan the whole table)
+    lo = raw.execute("SELECT min(rowid) FROM trial_user_attributes").fetchone()[0]
+    hi = raw.execute("SELECT max(rowid) FROM trial_user_attributes").fetchone()[0]
     if lo is None:
         return []
     parts = max(1, -(-(int(hi) - int(lo) + 1) // ROWS_PER_SCAN))
@@ -134,13 +136,15 @@ def _decode(
         keys = list(index)
     objects = np.empty(n, dtype=object)
     objects[:] = values
-    order = np.argsort(codes, kind="stable")
+    # few keys: 16-bit codes sort by radix, much faster than 64-bit ones
+    small = codes.astype(np.int16) if len(keys) < 2**15 else codes
+    order = np.argsort(small, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(keys) + 1))
     out: Attrs = {}
     for i, key in enumerate(keys):
         rows = order[bounds[i] : bounds[i + 1]]
         if len(rows):
-            out[key] = (ids[rows], objects[rows].tolist())
+            out[key] = (ids[rows], attr_column(objects[rows]))
     return out
 
 
@@ -156,16 +160,16 @@ def _read_row_by_row(raw: sqlite3.Connection, where: str, args: List[Any]) -> At
         ids, vals = out.setdefault(key, ([], []))
         ids.append(tid)
         vals.append(v)
-    return {k: (np.array(i, dtype=np.int64), v) for k, (i, v) in out.items()}
+    return {k: (np.array(i, dtype=np.int64), attr_column(v)) for k, (i, v) in out.items()}
 
 
 def assemble_attrs(
-    parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]], n: int
+    parts: Dict[str, List[Tuple[np.ndarray, np.ndarray]]], n: int
 ) -> Dict[str, np.ndarray]:
-    """Per key, (row positions, values) of every chunk → one column of ``n`` rows."""
+    """Per key, (row positions, column) of every chunk → one column of ``n`` rows."""
     out: Dict[str, np.ndarray] = {}
     for key in sorted(parts):
-        cols = [(pos, attr_column(vals)) for pos, vals in parts[key]]
+        cols = parts[key]
         numeric = all(c.dtype.kind == "f" for _, c in cols)
         col = np.full(n, np.nan) if numeric else np.full(n, None, dtype=object)
         for pos, c in cols:

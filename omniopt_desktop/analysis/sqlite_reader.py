@@ -201,10 +201,15 @@ def read_sqlite(
             wanted: Optional[np.ndarray] = None
             attr_spans: List[sqlite_attrs.AttrSpan] = []
             if after_number is None:
-                lo, hi, count = conn.execute(
-                    "SELECT min(trial_id), max(trial_id), count(*) FROM trials WHERE study_id = ?",
-                    (study.study_id,),
-                ).fetchone()
+                # min and max in separate statements: each is one look-up in the index (both
+                # in one statement, or with a count, scan every trial)
+                lo, hi = (
+                    conn.execute(
+                        f"SELECT {f}(trial_id) FROM trials WHERE study_id = ?", (study.study_id,)
+                    ).fetchone()[0]
+                    for f in ("min", "max")
+                )
+                count = study.n_trials
                 ranges: List[Tuple[int, int]] = []
                 if count:
                     parts = max(1, -(-int(count) // CHUNK))
@@ -329,7 +334,7 @@ def _assemble(
     values = np.ascontiguousarray(pivot[:, p:])
     by_id = np.argsort(ids, kind="stable")
     sorted_ids = ids[by_id]
-    attr_parts: Dict[str, List[Tuple[np.ndarray, List[Any]]]] = {}
+    attr_parts: Dict[str, List[Tuple[np.ndarray, np.ndarray]]] = {}
     for chunk in attrs:
         for key, (aids, vals) in chunk.items():
             if not len(sorted_ids):
@@ -337,7 +342,7 @@ def _assemble(
             pos = _positions(sorted_ids, by_id, aids)
             ok = pos >= 0
             if not ok.all():
-                vals = [v for v, m in zip(vals, ok) if m]
+                vals = vals[ok]
             attr_parts.setdefault(key, []).append((pos[ok], vals))
     # parameters of other studies in the same database come back empty
     for name in [m for m, col in params.items() if np.isnan(col).all()]:
@@ -357,6 +362,11 @@ def _assemble(
 
 def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np.ndarray:
     """Row index of each trial id (-1 for ids not among the study's trials)."""
+    n = len(sorted_ids)
+    if int(sorted_ids[-1]) - int(sorted_ids[0]) + 1 == n:  # no gap: an id is its own index
+        i = ids - sorted_ids[0]
+        inside = (i >= 0) & (i < n)
+        return np.where(inside, order[np.clip(i, 0, n - 1)], -1)
     i = np.searchsorted(sorted_ids, ids)
     i = np.clip(i, 0, len(sorted_ids) - 1)
     found = sorted_ids[i] == ids

@@ -141,8 +141,9 @@ class ChildWindows(QObject):
             return  # the window refused to close
         if hasattr(child, "set_following"):
             child.set_following(False)
-        reading = getattr(getattr(child, "panel", None), "_worker", None)
-        if isinstance(reading, TaskHandle) and not reading.is_done:
+        panel = getattr(child, "panel", None)
+        reading = panel._worker if panel is not None and panel.reading else None
+        if isinstance(reading, TaskHandle):
             reading.ended.connect(child.deleteLater)  # its answer must not reach a deleted view
         else:
             child.deleteLater()

@@ -250,3 +250,41 @@ def test_following_a_live_study_shows_new_trials_without_a_click(qtbot, tmp_path
     w.set_following(False)
     assert not w._follow_timer.isActive()
     assert ", following live" not in w.windowTitle()
+
+
+def test_a_poll_asked_during_a_read_loses_no_trials(qtbot, tmp_path):
+    """The live monitor's timer (or the end of a run) asks for a read while one is in flight:
+    the second read waits for the first. Cancelling the first dropped the trials it had read —
+    the follower had moved past them — and the view never reached the study's count."""
+    import threading
+    import time
+
+    from omniopt_desktop.gui.error_reporter import ErrorReporter
+    from omniopt_desktop.gui.tasks import TaskRunner
+
+    db = str(tmp_path / "study.db")
+    make_bulk_db(db, 10, n_params=2)
+    tasks = TaskRunner(ErrorReporter())
+    panel = AnalysisPanel(tasks=tasks)
+    qtbot.addWidget(panel)
+    panel.load(db)
+    qtbot.waitUntil(lambda: panel.model.n == 10, timeout=20000)
+    follower = panel._follower
+    read = follower.poll
+    first_read_done = threading.Event()
+
+    def slow_poll():
+        result = read()  # the follower has moved on once this returns
+        first_read_done.set()
+        time.sleep(1.0)  # ... and the answer is still on its way when the next read is asked
+        return result
+
+    follower.poll = slow_poll
+    make_bulk_db(db, 5, n_params=2, create=False, start_number=10, seed=4)
+    panel.poll(db)
+    assert first_read_done.wait(20)
+    make_bulk_db(db, 5, n_params=2, create=False, start_number=15, seed=5)
+    panel.poll(db)
+    assert panel.reading
+    qtbot.waitUntil(lambda: panel.model.n == 20 and not panel.reading, timeout=20000)
+    assert list(panel.model.cols.number) == list(range(20))

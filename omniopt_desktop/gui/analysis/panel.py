@@ -81,6 +81,11 @@ class AnalysisPanel(QWidget):
         self.tasks = tasks
         self.study_name = study_name
         self._worker: Any = None
+        # the follower whose read is in flight, and whether another read was asked meanwhile:
+        # a follower moves on with each read, so a read cancelled for a newer one would lose
+        # the trials it had read (the newer read starts after them)
+        self._polling: Any = None
+        self._poll_again = False
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         bar = QHBoxLayout()
@@ -144,7 +149,20 @@ class AnalysisPanel(QWidget):
             self._follower = follower
         self._run_poll(follower)
 
+    @property
+    def reading(self) -> bool:
+        """A read of the file is in flight (its answer will reach the views)."""
+        w = self._worker
+        if w is None:
+            return False
+        done = getattr(w, "is_done", None)
+        return not done if done is not None else bool(getattr(w, "is_running", False))
+
     def _run_poll(self, follower: Any) -> None:
+        if self._polling is follower:  # one read of a follower at a time; the next one after it
+            self._poll_again = True
+            return
+        self._polling, self._poll_again = follower, False
         if self.tasks is not None:
             handle = self.tasks.submit(
                 lambda _state, f: f.poll(),
@@ -155,6 +173,7 @@ class AnalysisPanel(QWidget):
             )
             handle.succeeded.connect(lambda result: self._polled(result, follower.path))
             handle.failed.connect(self._failed)
+            handle.ended.connect(lambda: self._poll_ended(follower))
             self._worker = handle
             return
         from superqt.utils import create_worker
@@ -162,8 +181,16 @@ class AnalysisPanel(QWidget):
         worker = create_worker(follower.poll, _start_thread=False, _ignore_errors=True)
         worker.returned.connect(lambda result: self._polled(result, follower.path))
         worker.errored.connect(self._failed)
+        worker.finished.connect(lambda: self._poll_ended(follower))
         self._worker = worker
         worker.start()
+
+    def _poll_ended(self, follower: Any) -> None:
+        if self._polling is not follower:
+            return  # a read of a follower since replaced (a new file): its successor runs
+        self._polling = None
+        if self._poll_again and getattr(self, "_follower", None) is follower:
+            self._run_poll(follower)
 
     def _polled(self, result: Any, path: str) -> None:
         if result.full or self.model.cols is None:

@@ -5,9 +5,11 @@ SQL here is short and hand-written, and importing SQLAlchemy would cost a third 
 start-up) and no statement writes. Trials are read in chunks, each chunk by short statements
 (the shared lock is held for a fraction of a second, so a study being written is never stalled
 for long), two chunks at a time on two connections. Parameters and objective values are pivoted
-by SQLite itself (one row per trial). User attributes are read by one scan per chunk that
-SQLite folds into a few long texts (trial ids, key codes, one JSON array of all values), decoded
-by ``numpy.fromstring`` and one ``json.loads`` each: no per-row Python objects but the values.
+by SQLite itself (one row per trial, :mod:`.sqlite_pivot`); the trials' own columns and the user
+attributes (:mod:`.sqlite_attrs`) are folded by SQLite into a few long texts (ids, numbers, key
+codes, one JSON array of all values), decoded by ``numpy.fromstring`` and one ``json.loads``
+each: no per-row Python objects but the values. The heavy statements run inside one step each,
+which releases the GIL, so the two threads truly work at once.
 """
 
 from __future__ import annotations

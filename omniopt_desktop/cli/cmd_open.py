@@ -36,5 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .display_check import need_display
+
+    need_display(headless_ok=bool(args.screenshot))
     app = importlib.import_module("omniopt_desktop.gui.analysis.open_app")
     return int(app.main(args.db, screenshot=args.screenshot, study_name=args.study, view=args.view))

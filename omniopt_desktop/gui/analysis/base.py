@@ -8,6 +8,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
+from .axes import value_axes
 from .model import AnalysisModel
 from .style import cache_axes, export_scene
 
@@ -67,7 +68,7 @@ class SinglePlotView(AnalysisView):
 
     def __init__(self, model: AnalysisModel, parent: Optional[QWidget] = None) -> None:
         super().__init__(model, parent)
-        self.plot_widget = pg.PlotWidget()
+        self.plot_widget = pg.PlotWidget(axisItems=value_axes())
         self.plot = self.plot_widget.getPlotItem()
         self.plot.showGrid(x=True, y=True, alpha=0.2)
         cache_axes(self.plot)

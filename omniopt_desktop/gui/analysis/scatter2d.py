@@ -61,6 +61,9 @@ class Scatter2DView(SinglePlotView):
         bar.addWidget(self.x_combo)
         bar.addWidget(QLabel("y"))
         bar.addWidget(self.y_combo)
+        self.legend = QLabel("")  # what the colours mean
+        bar.addSpacing(16)
+        bar.addWidget(self.legend)
         bar.addStretch(1)
         self._layout.insertLayout(0, bar)
         self.heat = pg.ImageItem()
@@ -117,6 +120,10 @@ class Scatter2DView(SinglePlotView):
                         item.append(x[bins == b], y[bins == b])
                 self._recent += len(added)
                 return
+        self.legend.setText(
+            f"colour: {m.objective_name()} (mean of nearby trials behind the points) — "
+            "purple worst … yellow best"
+        )
         rows = np.flatnonzero(completed)
         x, y, v = self._xyv(rows[sample_rows(len(rows), MAX_SCATTER_POINTS)])
         bins = value_bins(v, lower_better)
@@ -149,7 +156,10 @@ class Scatter2DView(SinglePlotView):
         if len(v) < 20 or np.ptp(x) == 0 or np.ptp(y) == 0:
             self.heat.clear()
             return
-        sums, xe, ye = np.histogram2d(x, y, bins=GRID, weights=v)
+        # cells of about two trials each (8 x 8 for 100 trials, GRID x GRID from 2,000 on): a
+        # fixed fine grid left a few isolated patches where trials are sparse
+        grid = int(np.clip(np.sqrt(len(v) / 2), 8, GRID))
+        sums, xe, ye = np.histogram2d(x, y, bins=grid, weights=v)
         counts, _, _ = np.histogram2d(x, y, bins=[xe, ye])
         # mean over each cell's 3x3 neighbourhood: a smooth surface where trials are dense,
         # nothing where fewer than MIN_NEIGHBOURS trials fall
@@ -167,7 +177,7 @@ class Scatter2DView(SinglePlotView):
         rgba = (
             colormap()
             .map(np.nan_to_num(score, nan=0.0).ravel(), mode="byte")
-            .reshape(GRID, GRID, -1)
+            .reshape(grid, grid, -1)
         )
         rgba[..., 3] = np.where(finite, 255, 0)
         self.heat.setImage(rgba, levels=None)

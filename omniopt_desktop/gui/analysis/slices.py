@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QWidget
 
 from ...analysis import derived
 from .base import AnalysisView, add_drawn, new_rows
+from .axes import value_axes
 from .model import AnalysisModel
 from .style import (
     BEST_COLOR,
@@ -57,7 +58,9 @@ class SlicesView(AnalysisView):
         self.scatters.clear()
         self.best.clear()
         for i, name in enumerate(names):
-            plot = self.graphics.addPlot(row=i // COLUMNS, col=i % COLUMNS, title=name)
+            plot = self.graphics.addPlot(
+                row=i // COLUMNS, col=i % COLUMNS, title=name, axisItems=value_axes()
+            )
             plot.showGrid(x=True, y=True, alpha=0.2)
             cache_axes(plot)
             info = self.model.cols.param_info[name]

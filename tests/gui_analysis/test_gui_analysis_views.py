@@ -391,3 +391,32 @@ def test_scatter_appends_add_points_coloured_by_the_last_full_draw(qtbot):
     v.set_axes("lr", "x")
     assert sum(len(item.recent.getData()[0]) for item in v.bins) == 0
     assert len(v.points()) == 210
+
+
+def test_timeline_draws_no_bar_for_a_waiting_trial(qtbot):
+    """A trial handed back unrun (budget taken by other workers) stays WAITING with a start
+    time: drawn up to 'now' it stretched the axis and added a '?' worker row."""
+    from omniopt_desktop.analysis.columns import TrialColumns
+
+    base = single_objective()
+    state = np.array([1, 1, int(TrialState.WAITING)], dtype=np.int8)
+    cols = TrialColumns(
+        study=base.study,
+        number=np.arange(3),
+        state=state,
+        values=np.array([[1.0], [2.0], [np.nan]]),
+        start=np.array([T0, T0 + 2, T0 + 4]),
+        complete=np.array([T0 + 1, T0 + 3, np.nan]),
+        params={},
+        param_info={},
+        user_attrs={"oo_worker": np.array(["w1", "w2", None], dtype=object)},
+    )
+    p = AnalysisPanel(cols)
+    qtbot.addWidget(p)
+    v = p.show_view("timeline")
+    v.now = lambda: T0 + 10_000
+    v.refresh(force=True)
+    assert v.workers == ["w1", "w2"]
+    assert TrialState.WAITING not in v.segments
+    x, y = xy(v.segments[TrialState.COMPLETE])
+    assert x.max() == T0 + 3 and sorted(set(y.tolist())) == [0.0, 1.0]

@@ -113,13 +113,17 @@ def export_scene(item: object, path: str, width: Optional[int] = None) -> str:
     return path
 
 
-def fit_axis_to_labels(axis: pg.AxisItem, labels: Sequence[str], margin: int = 16) -> None:
+def fit_axis_to_labels(
+    axis: pg.AxisItem, labels: Sequence[str], margin: int = 16, titled: bool = False
+) -> None:
     """Make a vertical axis wide enough for its longest tick label (pyqtgraph drops labels
-    that do not fit)."""
+    that do not fit), and for its rotated title beside them when ``titled``."""
     from PySide6.QtGui import QFontMetrics
 
     fm = QFontMetrics(axis.style.get("tickFont") or axis.font())
     width = max((fm.horizontalAdvance(t) for t in labels), default=0) + margin
+    if titled:
+        width += QFontMetrics(axis.label.font()).height() + 4
     axis.setWidth(max(width, 40))
 
 

@@ -30,14 +30,17 @@ class TimelineView(SinglePlotView):
         self.plot.setAxisItems({"bottom": pg.DateAxisItem()})
         self.segments: Dict[TrialState, pg.PlotCurveItem] = {}
         for state, color in STATE_COLORS.items():
+            if state is TrialState.WAITING:
+                continue  # queued, running nowhere (also a trial handed back unrun): no bar
             pen = pg.mkPen(color, width=6)
             pen.setCapStyle(Qt.PenCapStyle.FlatCap)
             item = pg.PlotCurveItem(pen=pen)
             self.segments[state] = item
             self.plot.addItem(item)
-        legend = self.plot.addLegend(offset=(-10, 10))
+        legend = self.plot.addLegend(offset=(-10, 4), colCount=len(self.segments))
         for state, item in self.segments.items():
             legend.addItem(item, state.name.lower())
+        self.plot.getViewBox().setDefaultPadding(0.08)  # room for the legend above the top row
         self.workers: List[str] = []
         self.now = time.time
         self.merge = True  # join segments closer than a pixel or so
@@ -63,19 +66,24 @@ class TimelineView(SinglePlotView):
 
     def redraw(self) -> None:
         cols = self.model.cols
-        labels, idx = derived.worker_labels(cols)
-        self.workers = labels
         start = cols.start
+        shown = ~np.isnan(start) & (cols.state != int(TrialState.WAITING))
+        labels, idx = derived.worker_labels(cols)
+        used = np.unique(idx[shown])  # a row only for workers with a bar
+        remap = np.full(len(labels), -1, dtype=np.int64)
+        remap[used] = np.arange(len(used))
+        labels, idx = [labels[i] for i in used], remap[idx]
+        self.workers = labels
         end = np.where(np.isnan(cols.complete), self.now(), cols.complete)
-        finite = start[~np.isnan(start)]
-        span = float(end[~np.isnan(start)].max() - finite.min()) if len(finite) else 0.0
+        finite = start[shown]
+        span = float(end[shown].max() - finite.min()) if len(finite) else 0.0
         gap = span / MAX_SEGMENTS_PER_ROW if self.merge else 0.0
         if self.merge and 0 < getattr(self, "_view_gap", 0.0) < gap:
             gap = self._view_gap  # zoomed in: finer bars
         self.gap = gap
         self.drawn_segments = 0
         for state, item in self.segments.items():
-            sel = (cols.state == int(state)) & ~np.isnan(start)
+            sel = (cols.state == int(state)) & shown
             if not sel.any():
                 item.setData(x=[], y=[])
                 continue
@@ -94,5 +102,5 @@ class TimelineView(SinglePlotView):
         axis = self.plot.getAxis("left")
         if getattr(axis, "_oo_ticks", None) != [ticks[::step]]:
             set_ticks(axis, [ticks[::step]])
-            fit_axis_to_labels(axis, labels[::step])
+            fit_axis_to_labels(axis, labels[::step], titled=True)
         set_label(self.plot, "left", "worker")

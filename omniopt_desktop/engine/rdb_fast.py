@@ -88,12 +88,23 @@ def light_rows(conn: Any, study_id: int, top: int, ids: Sequence[int]) -> List[T
     return [tuple(r) for r in conn.execute(stmt).all()]
 
 
-def create_trial(backend: Any, study_id: int) -> Tuple[int, int, datetime.datetime]:
+CREATED_BY = "oo_created_by"  # system attr: the one-off mark of the creation (see create_trial)
+
+
+def create_trial(
+    backend: Any, study_id: int, mark: Optional[str] = None
+) -> Tuple[int, int, datetime.datetime, Dict[str, Any]]:
     """A new RUNNING trial, numbered as Optuna numbers it (the trials before it, counted under
     the study row's lock): (trial_id, number, local start). With psycopg 3 the lock, the insert
     and the commit go to the server in one pipeline, so the lock is never held across a round
     trip to a worker that waits for a core (at 128 workers on two cores, backends queued on
-    that lock for seconds); otherwise as three statements in a transaction."""
+    that lock for seconds); otherwise as three statements in a transaction. Returns
+    (trial_id, number, local start, system attrs written).
+
+    With the pipeline, ``mark`` (unique per creation) is stored as the system attr
+    ``oo_created_by`` in the same transaction: when the connection drops after the commit but
+    before the answer, the retry finds the trial it created (:func:`adopt_created`) instead of
+    leaving it RUNNING for the reaper."""
     import sqlalchemy as sa
     from optuna.trial import TrialState
 
@@ -102,7 +113,8 @@ def create_trial(backend: Any, study_id: int) -> Tuple[int, int, datetime.dateti
     with backend.engine.connect() as conn:
         raw = conn.connection.driver_connection
         if hasattr(raw, "pipeline") and hasattr(raw, "transaction"):
-            return _create_pipelined(conn, raw, T.c.state.type.name, study_id, utc) + (local,)
+            tid, number = _create_pipelined(conn, raw, T.c.state.type.name, study_id, utc, mark)
+            return tid, number, local, ({CREATED_BY: mark} if mark else {})
     with backend.engine.begin() as conn:
         locked = conn.execute(
             sa.select(S.c.study_id).where(S.c.study_id == study_id).with_for_update()
@@ -124,7 +136,35 @@ def create_trial(backend: Any, study_id: int) -> Tuple[int, int, datetime.dateti
             .returning(T.c.trial_id, T.c.number)
         )
         trial_id, number = conn.execute(stmt).one()
-    return int(trial_id), int(number), local
+    return int(trial_id), int(number), local, {}
+
+
+def adopt_created(
+    backend: Any, study_id: int, mark: str
+) -> Optional[Tuple[int, int, datetime.datetime]]:
+    """The RUNNING trial of ``study_id`` that :func:`create_trial` made with ``mark`` (its
+    answer lost), as (trial_id, number, local start); None if there is none."""
+    import sqlalchemy as sa
+
+    from .rdb_rows import _local
+
+    _, T, _, _, _, SA = _tables()
+    from optuna.trial import TrialState
+
+    stmt = sa.select(T.c.trial_id, T.c.number, T.c.datetime_start).where(
+        T.c.trial_id == SA.c.trial_id,
+        T.c.study_id == study_id,
+        T.c.state == TrialState.RUNNING,
+        SA.c.key == CREATED_BY,
+        SA.c.value_json == json.dumps(mark),
+    )
+    with autocommit(backend) as conn:
+        rows = conn.execute(stmt).all()
+    if len(rows) != 1:
+        return None
+    start = _local(rows[0][2])
+    assert start is not None
+    return int(rows[0][0]), int(rows[0][1]), start
 
 
 _LOCK = "SELECT study_id FROM studies WHERE study_id = %(sid)s FOR UPDATE"
@@ -135,9 +175,15 @@ _INSERT = (
     " HAVING EXISTS (SELECT 1 FROM studies WHERE study_id = %(sid)s)"
     " RETURNING trial_id, number"
 )
+_MARKED = (
+    "WITH t AS ({insert}), m AS (INSERT INTO trial_system_attributes (trial_id, key, value_json)"
+    " SELECT trial_id, %(key)s, %(mark)s FROM t) SELECT trial_id, number FROM t"
+)
 
 
-def _create_pipelined(conn: Any, raw: Any, state_type: str, study_id: int, utc: Any) -> Any:
+def _create_pipelined(
+    conn: Any, raw: Any, state_type: str, study_id: int, utc: Any, mark: Optional[str]
+) -> Any:
     """BEGIN, lock, insert, COMMIT in one psycopg pipeline; psycopg's errors come out as
     SQLAlchemy's (a dropped connection is invalidated: the retry takes a new one)."""
     import sys
@@ -146,8 +192,10 @@ def _create_pipelined(conn: Any, raw: Any, state_type: str, study_id: int, utc: 
 
     driver = sys.modules.get(type(raw).__module__.split(".")[0])  # psycopg, not imported here
     error = getattr(driver, "Error", Exception)
-    params = {"sid": study_id, "now": utc}
+    params = {"sid": study_id, "now": utc, "key": CREATED_BY, "mark": json.dumps(mark)}
     sql = _INSERT.format(state=state_type)
+    if mark:
+        sql = _MARKED.format(insert=sql)
     try:
         with raw.pipeline(), raw.transaction():
             raw.execute(_LOCK, params)

@@ -28,6 +28,7 @@ import contextlib
 import copy
 import os
 import time
+import uuid
 from typing import Any, Container, Dict, Iterator, List, Optional, Set, Tuple
 
 from optuna.trial import TrialState
@@ -143,6 +144,7 @@ def _cache_class() -> Any:
             self._oo_last_read = -1e9
             self._oo_hold = self._oo_holding = False
             self._oo_fresh: Optional[int] = None  # a trial just created here, untouched
+            self._oo_pending: Optional[Tuple[int, str]] = None  # a creation that failed
             self.oo_fast = rdb_fast.usable(backend)
             self._oo_rows = RowLoader(backend) if self.oo_fast else None
 
@@ -292,11 +294,25 @@ def _cache_class() -> Any:
         def create_new_trial(self, study_id: int, template_trial: Any = None) -> int:
             if not self.oo_fast or template_trial is not None:
                 return self._create_optuna(study_id, template_trial)
-            trial_id, number, start = rdb_fast.create_trial(self._backend, study_id)
+            found = None
+            if self._oo_pending is not None and self._oo_pending[0] == study_id:
+                # the previous creation failed: did it commit before its answer was lost?
+                mark = self._oo_pending[1]
+                found = rdb_fast.adopt_created(self._backend, study_id, mark)
+                self._oo_pending = None
+            if found is not None:
+                trial_id, number, start = found
+                system = {rdb_fast.CREATED_BY: mark}
+            else:
+                self._oo_pending = (study_id, uuid.uuid4().hex)
+                trial_id, number, start, system = rdb_fast.create_trial(
+                    self._backend, study_id, self._oo_pending[1]
+                )
+                self._oo_pending = None
             frozen = FrozenTrial(
                 number=number, state=TrialState.RUNNING, value=None, values=None,
                 datetime_start=start, datetime_complete=None, params={}, distributions={},
-                user_attrs={}, system_attrs={}, intermediate_values={}, trial_id=trial_id,
+                user_attrs={}, system_attrs=system, intermediate_values={}, trial_id=trial_id,
             )  # fmt: skip
             with self._lock:
                 if study_id not in self._studies:

@@ -114,7 +114,8 @@ def test_hot_path_writes_what_plain_optuna_reads(url, monkeypatch):
         "n": IntDistribution(1, 8),
     }
     assert trials[1].user_attrs == {"oo_host": "h", "k": 1}
-    assert trials[2].system_attrs == {"oo_lease": {"until": 2.5}}
+    assert trials[2].system_attrs["oo_lease"] == {"until": 2.5}
+    assert set(trials[2].system_attrs) == {"oo_lease", rdb_fast.CREATED_BY}
     assert all(t.datetime_complete >= t.datetime_start for t in trials)
     # Optuna's own study API agrees (best trial, a new ask numbered after ours)
     other = optuna.load_study(study_name=NAME, storage=plain)
@@ -143,7 +144,7 @@ def test_finished_trial_gets_nothing(url, monkeypatch):
     got = plain.get_trial(t._trial_id)
     assert got.state == TrialState.FAIL and got.values is None
     assert got.user_attrs == {"oo_fail_reason": "worker lost"}
-    assert set(got.params) == {"x"} and got.system_attrs == {}
+    assert set(got.params) == {"x"} and set(got.system_attrs) == {rdb_fast.CREATED_BY}
 
 
 def test_concurrent_creation_keeps_numbers_dense_and_unique(url, monkeypatch):
@@ -206,3 +207,22 @@ def test_dropped_connection_is_retried(url, monkeypatch, postgres_server):  # no
         st.inner.oo_finish(second._trial_id, TrialState.COMPLETE, [1.0], {})
     postgres_server.psql(kill)
     assert count_states(st, sid)["RUNNING"] == 1 and (first.number, second.number) == (0, 1)
+
+
+def test_creation_whose_answer_was_lost_is_adopted_not_orphaned(url, monkeypatch):
+    st = _worker_storage(url, monkeypatch)
+    inner = st.inner
+    sid = st.get_study_id_from_name(NAME)
+    # a creation that committed, its answer lost (connection dropped): the retry finds it
+    tid, number, _, system = rdb_fast.create_trial(inner._backend, sid, "mark-1")
+    assert system == {rdb_fast.CREATED_BY: "mark-1"}
+    inner._oo_pending = (sid, "mark-1")
+    assert st.create_new_trial(sid) == tid
+    # one that did not commit: a new trial
+    inner._oo_pending = (sid, "mark-never-written")
+    other = st.create_new_trial(sid)
+    assert other != tid
+    trials = _plain(url).get_all_trials(sid)
+    assert [t.number for t in trials] == [0, 1] and number == 0
+    assert all(t.state == TrialState.RUNNING for t in trials)
+    assert trials[0].system_attrs == {rdb_fast.CREATED_BY: "mark-1"}

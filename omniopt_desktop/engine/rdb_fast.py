@@ -225,9 +225,16 @@ def _updatable(T: Any, trial_id: int) -> Any:
     return (T.c.trial_id == trial_id) & T.c.state.in_([TrialState.RUNNING, TrialState.WAITING])
 
 
+def _updatable_any(T: Any, ids: List[int]) -> Any:
+    from optuna.trial import TrialState
+
+    return T.c.trial_id.in_(ids) & T.c.state.in_([TrialState.RUNNING, TrialState.WAITING])
+
+
 def write_params(backend: Any, items: List[Tuple[int, str, float, Any]]) -> None:
     """Insert parameters (trial_id, name, internal value, distribution) of RUNNING/WAITING
-    trials in one statement; ``UpdateFinishedTrialError`` when a trial is finished."""
+    trials in one statement; ``UpdateFinishedTrialError`` when a trial is finished. A
+    parameter already stored (a retry after a commit whose answer was lost) is left as it is."""
     import sqlalchemy as sa
     from optuna.distributions import distribution_to_json
 
@@ -243,10 +250,21 @@ def write_params(backend: Any, items: List[Tuple[int, str, float, Any]]) -> None
     ]
     cols = ["trial_id", "param_name", "param_value", "distribution_json"]
     source = parts[0] if len(parts) == 1 else sa.union_all(*parts)
+    from sqlalchemy.dialects.postgresql import insert
+
+    # DO NOTHING on a parameter already there: the retry of a write that had committed
+    stmt = (
+        insert(P)
+        .from_select(cols, source)
+        .on_conflict_do_nothing(index_elements=["trial_id", "param_name"])
+    )
     with autocommit(backend) as conn:
-        stmt = sa.insert(P).from_select(cols, source).returning(P.c.param_id)
-        done = len(conn.execute(stmt).all())
-    if done != len(items):
+        done = len(conn.execute(stmt.returning(P.c.param_id)).all())
+        if done == len(items):
+            return
+        ids = sorted({i[0] for i in items})
+        live = conn.execute(sa.select(sa.func.count()).where(_updatable_any(T, ids))).scalar()
+    if live != len(ids):
         raise _finished_error(items[0][0])
 
 

@@ -226,3 +226,13 @@ def test_creation_whose_answer_was_lost_is_adopted_not_orphaned(url, monkeypatch
     assert [t.number for t in trials] == [0, 1] and number == 0
     assert all(t.state == TrialState.RUNNING for t in trials)
     assert trials[0].system_attrs == {rdb_fast.CREATED_BY: "mark-1"}
+
+
+def test_parameter_write_retried_after_its_commit_is_harmless(url, monkeypatch):
+    st = _worker_storage(url, monkeypatch)
+    study = optuna.load_study(study_name=NAME, storage=st, sampler=optuna.samplers.RandomSampler(4))
+    t = study.ask()
+    items = [(t._trial_id, "y", 0.25, FloatDistribution(0.0, 1.0))]
+    rdb_fast.write_params(st.inner._backend, items)
+    rdb_fast.write_params(st.inner._backend, items)  # as a retry whose first answer was lost
+    assert _plain(url).get_trial(t._trial_id).params == {"y": 0.25}

@@ -57,7 +57,7 @@ def claimed_before(storage: Any, study_id: int, number: int) -> int:
                 )
 
         return with_retries(query)
-    from .trial_cache import journal_tally
+    from .journal_tally import journal_tally
 
     journal = journal_tally(storage)
     if journal is not None:

@@ -307,7 +307,7 @@ def _journal_storage(spec: StorageSpec) -> Any:
     if not os.path.isdir(os.path.dirname(path)):
         raise StorageError(f"storage '{spec.url}': folder {os.path.dirname(path)} does not exist")
     lock_cls = JournalFileOpenLock if spec.lock == "open" else JournalFileSymlinkLock
-    from .trial_cache import journal_class
+    from .journal_tally import journal_class
 
     backend = DeferringBackend(JournalFileBackend(path, lock_obj=lock_cls(path)))
     return journal_class()(backend)
@@ -548,7 +548,7 @@ def count_states(storage: Any, study_id: int) -> Dict[str, int]:
         for state, n in with_retries(query):
             counts[TrialState(state).name if not isinstance(state, TrialState) else state.name] = n
         return counts
-    from .trial_cache import journal_tally
+    from .journal_tally import journal_tally
 
     journal = journal_tally(storage)
     if journal is not None:

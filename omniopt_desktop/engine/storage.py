@@ -330,13 +330,20 @@ def _postgres_storage(spec: StorageSpec) -> Any:
     from sqlalchemy.pool import NullPool
 
     url = _sqlalchemy_pg_url(spec.url)
+    # psycopg 3 prepares a statement on the server once it ran 5 times: behind PgBouncer in
+    # transaction mode (docs/scaling.md) the next transaction may land on another server
+    # connection, where that prepared statement does not exist. No server-side prepares.
+    connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg:") else {}
     # Creating the schema the first time needs two connections at once (Optuna's alembic
     # set-up and its schema check): do both without a pool, then keep one pooled connection.
-    first = optuna.storages.RDBStorage(url, engine_kwargs={"poolclass": NullPool})
+    first = optuna.storages.RDBStorage(
+        url, engine_kwargs={"poolclass": NullPool, "connect_args": connect_args}
+    )
     first.engine.dispose()
     return optuna.storages.RDBStorage(
         url,
         engine_kwargs={
+            "connect_args": connect_args,
             "pool_size": 1,
             "max_overflow": 0,
             # no ping before each use (a quarter of all round trips per trial): a connection

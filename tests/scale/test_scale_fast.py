@@ -236,3 +236,24 @@ def test_parameter_write_retried_after_its_commit_is_harmless(url, monkeypatch):
     rdb_fast.write_params(st.inner._backend, items)
     rdb_fast.write_params(st.inner._backend, items)  # as a retry whose first answer was lost
     assert _plain(url).get_trial(t._trial_id).params == {"y": 0.25}
+
+
+def test_no_server_side_prepared_statements(url, monkeypatch):
+    """psycopg 3 prepares a statement after 5 runs; behind PgBouncer in transaction mode the
+    next transaction may land on a server connection that lacks it. The worker's connection
+    must hold none after many trials."""
+    from sqlalchemy import text
+
+    st = _worker_storage(url, monkeypatch)
+    study = optuna.load_study(study_name=NAME, storage=st, sampler=optuna.samplers.RandomSampler(1))
+    for i in range(12):
+        t = study.ask()
+        with batched_params(st):
+            t.suggest_float("x", -5.0, 5.0)
+        study.tell(t, float(i))
+    inner = st
+    while not hasattr(inner, "engine"):  # the caches wrap Optuna's RDBStorage
+        inner = getattr(inner, "inner", None) or getattr(inner, "_backend")
+    engine = inner.engine
+    with engine.connect() as con:  # the pool holds one connection: the one used above
+        assert con.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar() == 0

@@ -336,8 +336,11 @@ def cancel_remote_run(window: MainWindow, run_id: str) -> TaskHandle:
     return handle
 
 
-def fetch_remote_run(window: MainWindow, run_id: str, open_after: bool = True) -> TaskHandle:
-    """Download a consistent snapshot of a cluster run, then open it in the analysis view."""
+def fetch_remote_run(
+    window: MainWindow, run_id: str, open_after: bool = True, logs: bool = False
+) -> TaskHandle:
+    """Download a consistent snapshot of a cluster run, then open it in the analysis view
+    (``logs``: the trial folders and logs too, beside it in ``<run id>-logs``)."""
     from ..cli.cmd_fetch import default_dest
     from ..cluster.registry import Registry
     from .profiles.prompts import GuiPrompts
@@ -348,7 +351,9 @@ def fetch_remote_run(window: MainWindow, run_id: str, open_after: bool = True) -
         prompts.bind(state)
         record = Registry().get(run_id)
         dest = default_dest(record.run_id)
-        return _with_cluster_runs(record, prompts, state, lambda runs: runs.fetch(record, dest))
+        return _with_cluster_runs(
+            record, prompts, state, lambda runs: runs.fetch(record, dest, logs=logs)
+        )
 
     handle = window.tasks.submit(fetch, name=f"fetching {run_id}", channel=f"remote:{run_id}")
     dialog = TaskProgressDialog(handle, f"Fetching {run_id}", parent=window)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
     QDockWidget,
     QHBoxLayout,
     QLabel,
@@ -84,9 +85,16 @@ class RemoteMonitorWindow(QMainWindow):
             "Download a consistent copy of the study database and open it offline"
         )
         self.fetch_button.clicked.connect(self.fetch_clicked)
+        self.fetch_logs = QCheckBox("with trial logs")
+        self.fetch_logs.setObjectName("monitor_fetch_logs")
+        self.fetch_logs.setToolTip(
+            "Also download each trial's command, stdout and stderr, so that the offline window "
+            "shows them (can be large for long runs)"
+        )
         buttons = QHBoxLayout()
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.fetch_button)
+        buttons.addWidget(self.fetch_logs)
         side = QWidget()
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 0, 0, 0)
@@ -172,7 +180,7 @@ class RemoteMonitorWindow(QMainWindow):
     def fetch_clicked(self) -> Any:
         if self._fetch_action is None:
             return None
-        return self._fetch_action(self.record.run_id)
+        return self._fetch_action(self.record.run_id, self.fetch_logs.isChecked())
 
     def closeEvent(self, event: Any) -> None:  # noqa: N802 - Qt
         self.poller.unsubscribe(self)
@@ -204,7 +212,7 @@ def open_remote_monitor(window: MainWindow, run_id: str) -> RemoteMonitorWindow 
         poller,
         tasks=window.tasks,
         cancel=lambda rid: cancel_remote_run(window, rid),
-        fetch=lambda rid: fetch_remote_run(window, rid),
+        fetch=lambda rid, logs=False: fetch_remote_run(window, rid, logs=logs),
         parent=window,
     )
     window.child_windows.adopt(w, "_monitor_windows")

@@ -144,6 +144,19 @@ def test_monitor_shows_a_trials_files_from_the_cluster(
         assert f"oo-target:{record.remote_dir}/trials/{number}" in line
         assert f"fetch {run_id} --logs" in line
 
+        # -- Fetch snapshot "with trial logs": the offline window shows the program's output
+        monitor.fetch_logs.setChecked(True)
+        handle = monitor.fetch_clicked()
+        wait_task(qtbot, handle, timeout=WAIT_MS)
+        with_logs = window._analysis_windows[-1]
+        assert with_logs is not offline
+        qtbot.waitUntil(lambda: with_logs.panel.model.n == 3, timeout=WAIT_MS)
+        logs_table = with_logs.panel.show_view("table")
+        logs_table.show_trial(number)
+        qtbot.waitUntil(lambda: "RESULT:" in logs_table.stdout_text.toPlainText(), timeout=60_000)
+        assert f"hello from the program: x={x} y={y}" in logs_table.stdout_text.toPlainText()
+        with_logs.close()
+
         # -- closing the main window closes (and deletes) the monitor and offline windows ----
         gone = []
         monitor.destroyed.connect(lambda *_: gone.append("monitor"))

@@ -9,7 +9,6 @@ Set OO_SCREENSHOTS_DIR=docs/screenshots to save runs-list-live.png and live-moni
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
 import tempfile
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox
-from support.cluster_runs import build_wheelhouse, make_study_folder
+from support.cluster_runs import build_wheelhouse, make_study_folder, submit_over_ssh
 from support.gui_helpers import wait_task
 
 from omniopt_desktop.analysis.columns import TrialState
@@ -56,19 +55,9 @@ def test_watch_cancel_and_fetch_a_cluster_run(
     _, study_path = make_study_folder(
         tmp_path / "study", n_trials=60, workers=2, command="sleep 1; sh ./prog.sh %(x) %(y)"
     )
-    config = sshd_env.ssh_config(
-        path=tmp_path / "ssh_config",
-        extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file()}\n",
+    config, base, record = submit_over_ssh(
+        sshd_env, slurm_cluster, live_wheelhouse, study_path, tmp_path, "oo-live"
     )
-    base = os.path.join(sshd_env.account.home, f"oo-live-{secrets.token_hex(3)}")
-    code = cli_main([
-        "submit", str(study_path), "--host", "oo-target", "-F", str(config),
-        "--remote-base", base, "--python", "/usr/bin/python3",
-        "--wheelhouse", str(live_wheelhouse), "--slurm-setup", slurm_cluster.shell_prefix,
-        "--controller-interval", "1",
-    ])  # fmt: skip
-    assert code == 0
-    [record] = [r for r in Registry().all() if r.remote_dir.startswith(base)]
     run_id = record.run_id
     shots = os.environ.get("OO_SCREENSHOTS_DIR")
     try:

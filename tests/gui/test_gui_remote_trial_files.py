@@ -16,12 +16,12 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from support.cluster_runs import build_wheelhouse, make_study_folder
+from support.cluster_runs import build_wheelhouse, make_study_folder, submit_over_ssh
 from support.gui_helpers import wait_task
 
 from omniopt_desktop.analysis.columns import TrialState
 from omniopt_desktop.cli import main as cli_main
-from omniopt_desktop.cluster.registry import Registry, RunRecord
+from omniopt_desktop.cluster.registry import RunRecord
 from omniopt_desktop.errors import RemoteError
 from omniopt_desktop.gui.error_reporter import ErrorReporter
 from omniopt_desktop.gui.live_runs import LiveRuns
@@ -61,19 +61,9 @@ def test_monitor_shows_a_trials_files_from_the_cluster(
 ):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))  # a private run registry
     _, study_path = make_study_folder(tmp_path / "study", n_trials=3, workers=1, program=PROGRAM)
-    config = sshd_env.ssh_config(
-        path=tmp_path / "ssh_config",
-        extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file()}\n",
+    config, base, record = submit_over_ssh(
+        sshd_env, slurm_cluster, files_wheelhouse, study_path, tmp_path, "oo-files"
     )
-    base = os.path.join(sshd_env.account.home, f"oo-files-{secrets.token_hex(3)}")
-    code = cli_main([
-        "submit", str(study_path), "--host", "oo-target", "-F", str(config),
-        "--remote-base", base, "--python", "/usr/bin/python3",
-        "--wheelhouse", str(files_wheelhouse), "--slurm-setup", slurm_cluster.shell_prefix,
-        "--controller-interval", "1",
-    ])  # fmt: skip
-    assert code == 0
-    [record] = [r for r in Registry().all() if r.remote_dir.startswith(base)]
     run_id = record.run_id
     try:
         window.runs_dock.show()

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from pathlib import Path
 
-from omniopt_desktop.cluster.registry import RunRecord
+from omniopt_desktop.cli import main as cli_main
+from omniopt_desktop.cluster.registry import Registry, RunRecord
 from omniopt_desktop.cluster.runs import ClusterRuns, RunMonitor, RunStatus
 from omniopt_desktop.study.model import Parameter, ParamType, Program, Resources, Study
 from omniopt_desktop.study.toml_io import dumps_study
@@ -74,3 +77,25 @@ def build_wheelhouse(folder: Path, python: str = "/usr/bin/python3") -> Path:
         check=True,
     )  # fmt: skip
     return folder
+
+
+def submit_over_ssh(
+    sshd_env, slurm_cluster, wheelhouse: Path, study_path: Path, tmp_path: Path, prefix: str
+) -> tuple[Path, str, RunRecord]:
+    """Submit ``study_path`` with the CLI to the sshd fixture's account ("oo-target") under a
+    fresh ``~/<prefix>-<hex>`` folder; returns the ssh config, that folder and the run's record
+    (from the run registry of ``XDG_DATA_HOME``)."""
+    config = sshd_env.ssh_config(
+        path=tmp_path / "ssh_config",
+        extra=f"  UserKnownHostsFile {sshd_env.known_hosts_file()}\n",
+    )
+    base = os.path.join(sshd_env.account.home, f"{prefix}-{secrets.token_hex(3)}")
+    code = cli_main([
+        "submit", str(study_path), "--host", "oo-target", "-F", str(config),
+        "--remote-base", base, "--python", "/usr/bin/python3",
+        "--wheelhouse", str(wheelhouse), "--slurm-setup", slurm_cluster.shell_prefix,
+        "--controller-interval", "1",
+    ])  # fmt: skip
+    assert code == 0
+    [record] = [r for r in Registry().all() if r.remote_dir.startswith(base)]
+    return config, base, record

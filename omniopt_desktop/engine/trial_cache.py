@@ -286,6 +286,18 @@ def _cache_class() -> Any:
         def oo_finish(self, trial_id: int, state: Any, values: Any, attrs: Dict[str, Any]) -> None:
             rdb_fast.finish_trial(self._backend, trial_id, state, values, attrs)
 
+        def set_trial_state_values(self, trial_id: int, state: Any, values: Any = None) -> bool:
+            """Taking a WAITING trial (Optuna's pop) in one conditional UPDATE: Optuna reads
+            the state, then writes it, and on SQLite two workers can both read WAITING and
+            both run the trial (its folder then holds the other worker's command)."""
+            from optuna.trial import TrialState
+
+            from .storage import with_retries
+
+            if state != TrialState.RUNNING or values is not None:
+                return super().set_trial_state_values(trial_id, state, values)
+            return with_retries(_take_waiting, self._backend, trial_id)
+
         def set_trial_system_attr(self, trial_id: int, key: str, value: Any) -> None:
             if not self.oo_fast:
                 return super().set_trial_system_attr(trial_id, key, value)
@@ -351,6 +363,23 @@ def _cache_class() -> Any:
 
 
 _FINISHED = tuple(s for s in TrialState if s.is_finished())
+
+
+def _take_waiting(backend: Any, trial_id: int) -> bool:
+    """WAITING -> RUNNING (start time now) if it is still WAITING; False when another won."""
+    import datetime
+
+    from optuna.storages._rdb import models
+    from optuna.trial import TrialState
+
+    T = models.TrialModel.__table__
+    stmt = (
+        T.update()
+        .where((T.c.trial_id == trial_id) & (T.c.state == TrialState.WAITING))
+        .values(state=TrialState.RUNNING, datetime_start=datetime.datetime.now())
+    )
+    with backend.engine.begin() as conn:
+        return conn.execute(stmt).rowcount == 1
 
 
 def _state(value: Any) -> Any:

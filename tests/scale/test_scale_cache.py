@@ -205,3 +205,23 @@ def test_tpe_proposes_the_same_with_the_incremental_cache(tmp_path):
     a = _tpe_run(f"sqlite:///{tmp_path}/a.db", incremental=True)
     b = _tpe_run(f"sqlite:///{tmp_path}/b.db", incremental=False)
     assert a == b
+
+
+def test_a_waiting_trial_is_taken_by_one_handle_only(tmp_path):
+    """Optuna's pop reads WAITING, then writes RUNNING; the worker's cache takes the trial in
+    one conditional UPDATE, so a second taker (a handle that read WAITING too) gets False."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from omniopt_desktop.engine.storage import ensure_study, open_storage
+
+    url = f"sqlite:///{tmp_path}/study.db"
+    a = open_storage(url, workers=2, incremental=True)
+    b = open_storage(url, workers=2, incremental=True)
+    ensure_study(a, "w", ["minimize"])
+    optuna.load_study(study_name="w", storage=a).enqueue_trial({"x": 1.0})
+    sid = a.get_study_id_from_name("w")
+    [waiting] = a.get_all_trials(sid, deepcopy=False, states=(TrialState.WAITING,))
+    assert a.set_trial_state_values(waiting._trial_id, TrialState.RUNNING) is True
+    assert b.set_trial_state_values(waiting._trial_id, TrialState.RUNNING) is False
+    assert b.get_trial(waiting._trial_id).state == TrialState.RUNNING

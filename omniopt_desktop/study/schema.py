@@ -65,8 +65,52 @@ ARRAY_SECTIONS = ("objective", "parameter")  # [[objective]], [[parameter]]
 TOP_LEVEL = ("schema_version",) + tuple(SECTIONS)
 
 
+# OmniOpt1/OmniOpt2 spellings a user may write by habit -> what to write here. Looked up before
+# any did-you-mean guess: 'max_eval' is close to 'max_failures' but means n_trials.
+OMNIOPT_KEYS: Dict[str, str] = {
+    "max_eval": "n_trials",
+    "max_evals": "n_trials",
+    "experiment_name": "name",
+    "max_failed_jobs": "max_failures",
+    "num_parallel_jobs": "workers in [resources] (or run --workers N)",
+    "run_program": "command",
+    "param_type": "type",
+    "value_type": 'type = "int" or "float"',
+    "min": "low",
+    "max": "high",
+    "lower": "low",
+    "upper": "high",
+    "lower_bound": "low",
+    "upper_bound": "high",
+    "bounds": "low and high",
+    "range": "low and high",
+    "log_scale": "log",
+    "choices": "values",
+    "options": "values",
+    "goal": "direction",
+    "parameters": "[[parameter]]",
+    "objectives": "[[objective]]",
+    "constraint": "[constraints] rules",
+}
+# parameter type names from OmniOpt and elsewhere -> the type to write
+TYPE_WORDS: Dict[str, str] = {
+    "range": '"float" (or "int" for whole numbers) with low and high',
+    "double": '"float"',
+    "real": '"float"',
+    "continuous": '"float"',
+    "integer": '"int"',
+    "discrete": '"int"',
+    "categorical": '"choice" with values = [...]',
+    "category": '"choice" with values = [...]',
+    "constant": '"fixed" with value = ...',
+}
+
+
 def did_you_mean(word: str, choices: Sequence[str]) -> str:
-    """`` (did you mean 'x'?)`` or ``` (allowed: a, b, c)``."""
+    """`` (did you mean 'x'?)`` or ``` (allowed: a, b, c)``; OmniOpt spellings are translated."""
+    known = OMNIOPT_KEYS.get(word.lower())
+    if known is not None:
+        return f"; write {known} instead"
     close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
     if close:
         return f"; did you mean '{close[0]}'?"

@@ -32,7 +32,7 @@ from .model import (
     Resources,
     Study,
 )
-from .schema import ARRAY_SECTIONS, SECTIONS
+from .schema import ARRAY_SECTIONS, SECTIONS, TYPE_WORDS
 from .validate import Issue, Path, format_issues, validate, validate_mapping
 
 
@@ -71,6 +71,8 @@ class Locator:
             and (len(p) == 1 or not isinstance(p[1], int))
         ):
             p = (p[0], 0) + p[1:]  # [objective] written as a single table
+        elif len(p) == 1 and p not in self.lines and (p[0], 0) in self.lines:
+            p = (p[0], 0)  # an unknown section written as [[name]]
         while p:
             if p in self.lines:
                 return self.lines[p]
@@ -202,10 +204,12 @@ def _build(data: Dict[str, Any], locate: Locator, filename: str, issues: List[Is
         try:
             t = ParamType(kind)
         except ValueError:
+            word = TYPE_WORDS.get(str(kind).lower())
             allowed = ", ".join(x.value for x in ParamType)
+            hint = f"write type = {word}" if word else f"allowed: {allowed}"
             note(
                 ("parameter", i, "type"),
-                f"parameter '{e.get('name', '')}': type '{kind}' is unknown; allowed: {allowed}",
+                f"parameter '{e.get('name', '')}': type '{kind}' is unknown; {hint}",
             )
             t = ParamType.FLOAT
         study.parameters.append(

@@ -81,8 +81,8 @@ def test_base_is_valid():
         ),
         (
             'type = "int"',
-            'type = "integer"',
-            "study.toml:16: parameter 'n': type 'integer' is unknown; allowed: float, int, choice, fixed",
+            'type = "int_"',
+            "study.toml:16: parameter 'n': type 'int_' is unknown; allowed: float, int, choice, fixed",
         ),
         (
             "high = 8",

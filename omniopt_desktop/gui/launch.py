@@ -130,7 +130,9 @@ def launch_local(window: MainWindow, workers: int, run_dir: str | None = None) -
     handle.succeeded.connect(finished)
     handle.failed.connect(lambda e: window.runs.mark(run_dir, state="failed"))
     handle.cancelled.connect(lambda: window.runs.mark(run_dir, state="stopped"))
-    dialog = TaskProgressDialog(handle, f"Running {study.name} locally", parent=window)
+    dialog = TaskProgressDialog(
+        handle, f"Running {study.name} locally", parent=window, keep_progress=True
+    )
     dialog.setObjectName("local_run_dialog")
     window.run_dialog = dialog
     dialog.show()

@@ -19,7 +19,8 @@ from .tasks import TaskHandle
 
 class TaskProgressDialog(QDialog):
     """Follows ``handle``: progress text goes to the label (and the step list when it names a
-    step), Cancel cancels the task; the dialog stays open with the outcome until closed."""
+    step), Cancel cancels the task; the dialog stays open with the outcome until closed. With
+    ``keep_progress`` the outcome keeps the latest progress text: "Done. 40 of 40 trials done…"."""
 
     def __init__(
         self,
@@ -28,6 +29,7 @@ class TaskProgressDialog(QDialog):
         steps: Sequence[str] = (),
         parent: QWidget | None = None,
         step_of: Callable[[str], int | None] | None = None,
+        keep_progress: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("task_progress_dialog")
@@ -35,6 +37,8 @@ class TaskProgressDialog(QDialog):
         self.setModal(False)
         self.handle = handle
         self._step_of = step_of
+        self._keep_progress = keep_progress  # the outcome repeats the latest progress text
+        self._last_text = ""
         self.label = QLabel("Starting…")
         self.label.setObjectName("progress_text")
         self.label.setWordWrap(True)
@@ -66,6 +70,7 @@ class TaskProgressDialog(QDialog):
 
     def _progress(self, fraction: float, text: str) -> None:
         if text:
+            self._last_text = text
             self.label.setText(text)
             self._mark_step(text)
         if fraction < 0:
@@ -89,9 +94,12 @@ class TaskProgressDialog(QDialog):
         self.steps.item(found).setText(f"▶ {self._step_names[found]}")
 
     def _ended(self, text: str) -> None:
+        done = text == "Done."
+        if self._keep_progress and self._last_text and not text.startswith("Failed"):
+            text = f"{text} {self._last_text}"
         self.label.setText(text)
         self.bar.setRange(0, 1000)
-        if text == "Done.":
+        if done:
             self.bar.setValue(1000)
             for i, name in enumerate(self._step_names):
                 self.steps.item(i).setText(f"✓ {name}")

@@ -85,7 +85,7 @@ def _watch_live(qtbot, window, run, analysis, shots):
     assert not analysis.follow_action.isChecked()
     row = window.runs.model.rows[0]
     assert row.state == "finished" and row.complete == 40 and row.db_path
-    assert window.run_dialog.label.text() == "Done."
+    assert window.run_dialog.label.text().startswith("Done. 40 of 40 trials done")
 
 
 def test_open_on_an_example_only_opens_it(qtbot, window):

@@ -9,7 +9,8 @@ Contract:
 - :func:`classify` turns a finished run plus its parsed output into an :class:`Outcome`:
   values for COMPLETE, or a :class:`FailureKind` and a one-line reason ending with the tail of
   stderr. Failure order: interrupted, timeout, signal, non-zero exit, no result, non-numeric,
-  non-finite.
+  non-finite. A missing value line quotes the near miss the program printed instead
+  (``RESULT = 0.5``, ``result: 0.5``) or says it went to stderr.
 
 Python 3.9+, stdlib only.
 """
@@ -41,10 +42,15 @@ class FailureKind(str, Enum):
 
 @dataclass(frozen=True)
 class ParsedOutput:
-    """Raw text of each objective's last value line (absent: never printed) and OO-Info pairs."""
+    """Raw text of each objective's last value line (absent: never printed) and OO-Info pairs.
+
+    ``near`` holds, for an objective without a value line, the last line that almost is one
+    (``RESULT = 0.5``, ``result: 0.5``, ``final RESULT: 0.5``), to show in the failure reason.
+    """
 
     raw: Dict[str, str] = field(default_factory=dict)
     info: Dict[str, InfoValue] = field(default_factory=dict)
+    near: Dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -74,9 +80,17 @@ def parse_output(text: str, objective_names: Sequence[str]) -> ParsedOutput:
     """Find the objectives' value lines and the OO-Info lines in ``text``."""
     wanted = [n for n in objective_names if n]
     patterns = {n: re.compile(r"^\s*" + re.escape(n) + r"\s*:\s*(?P<v>.*?)\s*$") for n in wanted}
+    almost = {
+        n: re.compile(r"(?i)(?<![A-Za-z0-9_])" + re.escape(n) + r"\s*(?:[:=]|[-+]?\.?\d)")
+        for n in wanted
+    }
     raw: Dict[str, str] = {}
     info: Dict[str, InfoValue] = {}
+    near: Dict[str, str] = {}
     for line in text.splitlines():
+        for name, pat in almost.items():
+            if pat.search(line):
+                near[name] = line.strip()
         if ":" not in line:
             continue
         m = _INFO.match(line)
@@ -87,7 +101,8 @@ def parse_output(text: str, objective_names: Sequence[str]) -> ParsedOutput:
             m = pat.match(line)
             if m:
                 raw[name] = m.group("v")
-    return ParsedOutput(raw=raw, info=info)
+    near = {n: line for n, line in near.items() if n not in raw}
+    return ParsedOutput(raw=raw, info=info, near=near)
 
 
 def parse_number(text: str) -> Optional[float]:
@@ -139,9 +154,13 @@ def classify(
     values: List[float] = []
     for name in objective_names:
         if name not in parsed.raw:
-            return fail(
-                FailureKind.NO_RESULT, f"no result: the program printed no '{name}: <number>' line"
-            )
+            what = f"no result: the program printed no '{name}: <number>' line"
+            if name in parsed.near:
+                shown = parsed.near[name][:60]
+                what += f" (it printed '{shown}'; the line must start with '{name}:')"
+            elif name in parse_output(stderr_tail.replace(" | ", "\n"), [name]).raw:
+                what += " on stdout (it printed one on stderr)"
+            return fail(FailureKind.NO_RESULT, what)
         v = parse_number(parsed.raw[name])
         if v is None:
             shown = parsed.raw[name][:60]

@@ -226,7 +226,8 @@ def _check_parameters(s: Study, c: _Collector) -> None:
         if not isinstance(p.name, str) or not _NAME.match(p.name):
             c.add(
                 ("parameter", i, "name"),
-                f"{label}: name must start with a letter or '_' and hold only letters, digits and '_'",
+                f"{label}: name must start with a letter or '_' and hold only letters, digits and "
+                f"'_' (ASCII: it becomes %(name) and OMNIOPT_PARAM_name){_name_hint(p.name)}",
             )
         elif p.name in names:
             c.add(
@@ -406,3 +407,13 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _name_hint(name: object) -> str:
+    """``; e.g. 'my_param'`` for 'my-param', or nothing when no plain name is near."""
+    if not isinstance(name, str):
+        return ""
+    fixed = re.sub(r"[^A-Za-z0-9_]", "_", name)
+    if fixed[:1].isdigit():
+        fixed = "_" + fixed
+    return f"; e.g. '{fixed}'" if _NAME.match(fixed) and fixed.strip("_") else ""

@@ -6,6 +6,14 @@ import sys
 from pathlib import Path
 
 
+def package_dir() -> Path:
+    """The folder holding the package's files: the package itself in a checkout or a wheel;
+    ``<bundle>/_internal/omniopt_desktop`` in a PyInstaller bundle, where the modules live as
+    bytecode in an archive and only the files the spec adds as data are on disk."""
+    frozen = getattr(sys, "_MEIPASS", None) if getattr(sys, "frozen", False) else None
+    return Path(frozen) / "omniopt_desktop" if frozen else Path(__file__).resolve().parent
+
+
 def resources_dir() -> Path:
     """The ``resources`` folder (``omniopt_desktop/resources`` links to the repo's ``resources/``)."""
     frozen = getattr(sys, "_MEIPASS", None)  # PyInstaller bundle
@@ -26,5 +34,3 @@ def example_studies() -> list[Path]:
     """Every bundled example study file, sorted by folder name."""
     root = examples_dir()
     return sorted(p for p in root.glob("*/study.toml") if p.is_file()) if root.is_dir() else []
-
-

@@ -26,12 +26,12 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ClusterError
+from ..paths import package_dir
 from .commands import CommandResult, CommandRunner
 from .sbatch import RemoteEnv
 
 Progress = Callable[[str, float], None]
 READY = ".omniopt-ready"
-_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 _SHIPPED_DIRS = ("engine", "study")
 _NOT_SHIPPED = {"toml_io.py", "document.py"}  # workstation-only (tomlkit)
 
@@ -67,22 +67,32 @@ def tar_bytes(files: Iterable[tuple[str, Path]]) -> bytes:
     return buf.getvalue()
 
 
-def engine_files() -> list[tuple[str, Path]]:
-    """The modules shipped to the cluster: the engine, the study model, the error classes."""
-    files = [
-        ("omniopt_desktop/__init__.py", _PACKAGE_ROOT / "__init__.py"),
-        ("omniopt_desktop/errors.py", _PACKAGE_ROOT / "errors.py"),
-    ]
+def engine_files(package: Path | None = None) -> list[tuple[str, Path]]:
+    """The modules shipped to the cluster: the engine, the study model, the error classes, as
+    (archive name, source file) pairs. ``package`` defaults to :func:`paths.package_dir`: the
+    package in a checkout or a wheel, the sources the spec adds as data in a PyInstaller bundle
+    (packaging/omniopt_desktop.spec builds its list with this function)."""
+    root = package or package_dir()
+    files = [(f"omniopt_desktop/{name}", root / name) for name in ("__init__.py", "errors.py")]
     for sub in _SHIPPED_DIRS:
-        for path in sorted((_PACKAGE_ROOT / sub).glob("*.py")):
+        for path in sorted((root / sub).glob("*.py")):
             if path.name not in _NOT_SHIPPED:
                 files.append((f"omniopt_desktop/{sub}/{path.name}", path))
+    missing = [name for name, path in files if not path.is_file()]
+    if missing or not any(name.endswith("/engine/worker.py") for name, _ in files):
+        raise ClusterError(
+            f"the engine's source files are missing in {root} "
+            f"({', '.join(missing) or 'engine/worker.py'}): this installation is incomplete; "
+            "reinstall OmniOpt Desktop"
+        )
     return files
 
 
-def engine_key() -> str:
+def engine_key(package: Path | None = None) -> str:
+    """``<version>-<hash of the shipped names and contents>``: a bundle and a pip install of the
+    same sources share one engine folder (and so one environment) on the cluster."""
     digest = hashlib.sha256()
-    for name, path in engine_files():
+    for name, path in engine_files(package):
         digest.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
     return f"{__version__}-{digest.hexdigest()[:12]}"
 

@@ -11,14 +11,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from support.bundle import ROOT, build_bundle, folder_size, make_study_db, offscreen_env
+from support.bundle import ROOT, folder_size, make_study_db, offscreen_env
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def bundle(tmp_path_factory) -> Path:
-    return build_bundle(tmp_path_factory.mktemp("bundle"))
 
 
 def test_wheel_contains_package_resources_and_examples(tmp_path):

@@ -46,6 +46,19 @@ def build_bundle(work: Path) -> Path:
     return exe
 
 
+def bundle_for_tests(work: Path) -> Path:
+    """The bundle the packaging tests run: built into ``work``, or the one named by
+    ``OMNIOPT_TEST_BUNDLE`` (an executable built from this checkout, to re-run the tests while
+    working on them without a rebuild; CI never sets it)."""
+    given = os.environ.get("OMNIOPT_TEST_BUNDLE")
+    if given:
+        exe = Path(given).resolve()
+        if not exe.is_file():
+            raise RuntimeError(f"OMNIOPT_TEST_BUNDLE={given}: no such executable")
+        return exe
+    return build_bundle(work)
+
+
 def make_study_db(path: Path, n: int = 60) -> Path:
     """A small single-objective Optuna study with the engine's per-trial attributes."""
     import optuna

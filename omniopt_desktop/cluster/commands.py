@@ -67,7 +67,11 @@ class CommandResult:
         return self.exit_status == 0
 
     def describe(self) -> str:
-        """One line: how the command ended, with the tail of stderr."""
+        """One line: how the command ended, with the tail of stderr. A long or multi-line
+        command is shortened to its first 80 characters, lines joined by "; " (all of it is in
+        ``command``), so the tail of stderr, the useful part, stays readable."""
+        cmd = "; ".join(line.strip() for line in self.command.splitlines() if line.strip())
+        cmd = cmd if len(cmd) <= 80 else cmd[:79] + "…"
         if self.signal:
             how = f"killed by {self.signal}"
         elif self.exit_status is None:
@@ -75,7 +79,7 @@ class CommandResult:
         else:
             how = f"exited with status {self.exit_status}"
         tail = self.stderr.strip().splitlines()[-1:] or self.stdout.strip().splitlines()[-1:]
-        return f"`{self.command}` on {self.host} {how}" + (f": {tail[0][:300]}" if tail else "")
+        return f"`{cmd}` on {self.host} {how}" + (f": {tail[0][:300]}" if tail else "")
 
 
 class CommandRunner(Protocol):

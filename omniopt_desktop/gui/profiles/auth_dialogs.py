@@ -61,7 +61,7 @@ class HostKeyDialog(QDialog):
         layout.addWidget(text)
         layout.addLayout(form)
         layout.addWidget(buttons)
-        self.resize(560, 200)
+        self.resize(max(560, self.sizeHint().width()), self.sizeHint().height())
 
     def ask(self) -> bool:
         return self.exec() == QDialog.DialogCode.Accepted
@@ -109,6 +109,7 @@ class SecretDialog(QDialog):
         layout.addWidget(self.edit)
         layout.addWidget(self.remember)
         layout.addWidget(buttons)
+        self.setMinimumWidth(440)  # user@host of a login node on one line
 
     def ask(self) -> Any:
         if self.exec() != QDialog.DialogCode.Accepted:
@@ -147,6 +148,7 @@ class InteractiveDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
+        self.setMinimumWidth(440)
 
     def ask(self) -> list[str] | None:
         if self.exec() != QDialog.DialogCode.Accepted:

@@ -178,6 +178,13 @@ class ProfilesDialog(QDialog):
         self.slurm_setup.setToolTip(
             "A shell line run before sbatch/squeue/sacct, when they need one"
         )
+        self.wheelhouse = QLineEdit()
+        self.wheelhouse.setObjectName("profile_wheelhouse")
+        self.wheelhouse.setPlaceholderText("only for a cluster without internet")
+        self.wheelhouse.setToolTip(
+            "A folder on this machine with the wheels of optuna and its dependencies "
+            "(pip download), installed on the cluster instead of from PyPI"
+        )
         for label, w in (
             ("&Name:", self.name),
             ("&Host:", self.host),
@@ -185,6 +192,7 @@ class ProfilesDialog(QDialog):
             ("&Environment set-up:", self.env_setup),
             ("P&ython on the cluster:", self.python),
             ("S&LURM set-up:", self.slurm_setup),
+            ("&Wheelhouse:", self.wheelhouse),
         ):
             lab = QLabel(label)
             lab.setBuddy(w)
@@ -202,7 +210,7 @@ class ProfilesDialog(QDialog):
         self.test_output.setToolTip("What the connection test found")
         form.addRow("", self.test_button)
         form.addRow("Result:", self.test_output)
-        for w in (self.name, self.remote_base, self.python, self.slurm_setup):
+        for w in (self.name, self.remote_base, self.python, self.slurm_setup, self.wheelhouse):
             w.textEdited.connect(self._edited)
         self.host.editTextChanged.connect(self._edited)
         self.env_setup.textChanged.connect(self._edited)
@@ -250,6 +258,7 @@ class ProfilesDialog(QDialog):
         self.env_setup.setPlainText("\n".join(p.env_setup) if p else "")
         self.python.setText(p.python if p and p.python != "python3" else "")
         self.slurm_setup.setText(p.slurm_setup if p else "")
+        self.wheelhouse.setText(p.wheelhouse if p else "")
         self.test_output.setPlainText("")
         self._loading = False
         self._update_enabled()
@@ -272,6 +281,7 @@ class ProfilesDialog(QDialog):
             ),
             python=self.python.text().strip() or "python3",
             slurm_setup=self.slurm_setup.text().strip(),
+            wheelhouse=self.wheelhouse.text().strip(),
         )
         if name != self._current and self.settings.profile(name) is not None:
             return  # name taken: keep the old name until it is unique

@@ -162,7 +162,7 @@ class ClusterRuns:
         q = shlex.quote(run_dir)
         self.progress("creating the run folder", 0.45)
         probe = (
-            "from omniopt_desktop.engine.storage import filesystem_type as f; import sys; "
+            "from omniopt_desktop.engine.filesystems import filesystem_type as f; import sys; "
             "print(f(sys.argv[1]) or 'unknown')"
         )
         setup = "\n".join(env.setup_lines)

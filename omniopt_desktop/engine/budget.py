@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .storage import with_retries
+from .retries import with_retries
 
 
 def claimed_before(storage: Any, study_id: int, number: int) -> int:

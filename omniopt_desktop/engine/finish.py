@@ -15,7 +15,7 @@ import logging
 import math
 from typing import Any, Dict, List, Optional
 
-from .storage import with_retries
+from .retries import with_retries
 
 log = logging.getLogger("omniopt.worker")
 

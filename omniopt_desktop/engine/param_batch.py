@@ -34,7 +34,7 @@ def batched_params(storage: Any) -> Iterator[None]:
     finally:
         items, local.items = local.items, None
         if items:
-            from .storage import with_retries
+            from .retries import with_retries
 
             with_retries(write_params, storage.inner, items)
 
@@ -120,18 +120,17 @@ def _write_journal(inner: Any, items: List[Item]) -> None:
     from optuna.distributions import distribution_to_json
     from optuna.storages.journal._storage import JournalOperation
 
-    with inner._thread_lock:
-        wid = inner._replay_result.worker_id
-        logs = [
+    from .journal_writes import append_journal
+
+    entries = [
+        (
+            trial_id,
             {
-                "op_code": JournalOperation.SET_TRIAL_PARAM,
-                "worker_id": wid,
-                "trial_id": trial_id,
                 "param_name": name,
                 "param_value_internal": value,
                 "distribution": distribution_to_json(dist),
-            }
-            for trial_id, name, value, dist in items
-        ]
-        inner._backend.append_logs(logs)
-        inner._sync_with_backend()
+            },
+        )
+        for trial_id, name, value, dist in items
+    ]
+    append_journal(inner, JournalOperation.SET_TRIAL_PARAM, entries)

@@ -37,9 +37,9 @@ class RdbReader:
         else:
             from sqlalchemy import create_engine
 
-            from .storage import _sqlalchemy_pg_url
+            from .postgres_storage import sqlalchemy_pg_url
 
-            self.engine = create_engine(_sqlalchemy_pg_url(url))
+            self.engine = create_engine(sqlalchemy_pg_url(url))
             self.con = self.engine.connect()
             self.kind = "postgresql"
 

@@ -81,7 +81,7 @@ def fresh_trials(storage: Any, study_id: int, states: Optional[Container[Any]] =
     inner = getattr(storage, "inner", storage)
     backend = getattr(inner, "_backend", None)
     if getattr(inner, "oo_incremental", False) and backend is not None:
-        from .storage import with_retries
+        from .retries import with_retries
 
         return with_retries(backend.get_all_trials, study_id, deepcopy=False, states=states)
     return storage.get_all_trials(study_id, deepcopy=False, states=states)
@@ -292,7 +292,7 @@ def _cache_class() -> Any:
             both run the trial (its folder then holds the other worker's command)."""
             from optuna.trial import TrialState
 
-            from .storage import with_retries
+            from .retries import with_retries
 
             if state != TrialState.RUNNING or values is not None:
                 return super().set_trial_state_values(trial_id, state, values)

@@ -41,18 +41,13 @@ from .param_batch import batched_params
 from .profiling import PROFILE_ENV, profiled_run
 from .program import read_capped, run_program
 from .results import Outcome, classify, parse_output, tail
+from .retries import is_transient, with_retries
 from .samplers import build_sampler
 from .space import SearchSpace
-from .storage import (
-    count_states,
-    drop_deferred,
-    ensure_study,
-    is_transient,
-    open_storage,
-    set_user_attrs,
-    with_retries,
-)
+from .storage import ensure_study, open_storage
 from .trial_cache import held_reads
+from .trial_counts import count_states
+from .user_attrs import drop_deferred, set_user_attrs
 
 log = logging.getLogger("omniopt.worker")
 

@@ -11,7 +11,9 @@ import pytest
 from optuna.trial import TrialState
 
 from omniopt_desktop.engine import storage as S
+from omniopt_desktop.engine.filesystems import is_network_filesystem
 from omniopt_desktop.engine.leases import ATTEMPT, LEASE_KEY, make_lease, reap_stale
+from omniopt_desktop.engine.retries import with_retries
 from omniopt_desktop.errors import StorageError
 from omniopt_desktop.study import trial_attrs as A
 
@@ -167,7 +169,7 @@ beegfs_nodev /mnt/beegfs beegfs rw 0 0
     ],
 )
 def test_network_filesystem_detection(path, network):
-    assert S.is_network_filesystem(path, MOUNTS) is network
+    assert is_network_filesystem(path, MOUNTS) is network
 
 
 def test_sqlite_with_workers_on_network_fs_is_refused(tmp_path, monkeypatch):
@@ -190,7 +192,7 @@ def test_transient_errors_are_retried_others_not():
             raise OperationalError("UPDATE ...", {}, Exception("database is locked"))
         return "ok"
 
-    assert S.with_retries(flaky, base=0.001) == "ok" and len(calls) == 3
+    assert with_retries(flaky, base=0.001) == "ok" and len(calls) == 3
 
     def broken():
         calls.append(1)
@@ -198,7 +200,7 @@ def test_transient_errors_are_retried_others_not():
 
     calls.clear()
     with pytest.raises(OperationalError):
-        S.with_retries(broken, base=0.001)
+        with_retries(broken, base=0.001)
     assert len(calls) == 1
 
 

@@ -11,8 +11,9 @@ from support.postgres import postgres_server  # noqa: F401  (fixture)
 
 from omniopt_desktop.engine.leases import LEASE_KEY, make_lease, reap_stale
 from omniopt_desktop.engine.param_batch import batched_params
-from omniopt_desktop.engine.storage import count_states, ensure_study, open_storage
+from omniopt_desktop.engine.storage import ensure_study, open_storage
 from omniopt_desktop.engine.trial_cache import fresh_trials
+from omniopt_desktop.engine.trial_counts import count_states
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAME = "cache"

@@ -19,7 +19,9 @@ from omniopt_desktop.engine import rdb_fast
 from omniopt_desktop.engine.budget import claimed_before
 from omniopt_desktop.engine.param_batch import batched_params
 from omniopt_desktop.engine.rdb_rows import RowLoader
-from omniopt_desktop.engine.storage import count_states, ensure_study, open_storage, with_retries
+from omniopt_desktop.engine.retries import with_retries
+from omniopt_desktop.engine.storage import ensure_study, open_storage
+from omniopt_desktop.engine.trial_counts import count_states
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAME = "fast"
@@ -32,9 +34,9 @@ def url(postgres_server):  # noqa: F811
 
 def _plain(url):
     """Optuna's own view: RDBStorage without any of the engine's caches."""
-    from omniopt_desktop.engine.storage import _sqlalchemy_pg_url
+    from omniopt_desktop.engine.postgres_storage import sqlalchemy_pg_url
 
-    return optuna.storages.RDBStorage(_sqlalchemy_pg_url(url), skip_compatibility_check=True)
+    return optuna.storages.RDBStorage(sqlalchemy_pg_url(url), skip_compatibility_check=True)
 
 
 def _worker_storage(url, monkeypatch, level="2"):

@@ -11,7 +11,8 @@ from support import scale as S
 from support.postgres import postgres_server  # noqa: F401  (fixture)
 
 from omniopt_desktop.engine.local_run import prepare_run
-from omniopt_desktop.engine.storage import count_states, ensure_study, open_storage
+from omniopt_desktop.engine.storage import ensure_study, open_storage
+from omniopt_desktop.engine.trial_counts import count_states
 
 W = 32
 N_TRIALS = 200

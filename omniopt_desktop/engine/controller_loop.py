@@ -19,14 +19,12 @@ from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 from ..study import run_layout as L
 from ..study import trial_attrs as A
 from . import slurm_jobs
+from .failure_streak import NOT_PROGRAM_FAILURES, STOPPED_REASONS, failure_streak
 from .run_files import STATE_FILE, write_json
 from .status_records import TRIAL_STATES
 
 log = logging.getLogger("omniopt.controller")
-
-# a stop signal (time limit, scancel) reaches the program too: "killed by SIGTERM" is no failure
-STOPPED_REASONS = ("interrupted", "program killed by SIGTERM")
-NOT_PROGRAM_FAILURES = (*STOPPED_REASONS, "cancelled", "worker ")  # see counts_and_streak
+__all__ = ["NOT_PROGRAM_FAILURES", "STOPPED_REASONS", "Controller"]
 
 
 class Controller:
@@ -68,26 +66,13 @@ class Controller:
 
     def counts_and_streak(self) -> Tuple[Dict[str, int], int, str]:
         """Counts by state, consecutive program failures at the end (by completion), the last
-        failure's reason. Trials ended by a stop signal, a cancel or a lost worker are no
-        program failures (they are retried) and neither break nor extend the streak."""
-        from optuna.trial import TrialState
-
+        failure's reason (see :mod:`.failure_streak`)."""
         trials = self.storage.get_all_trials(self.study_id, deepcopy=False)
         counts = {s: 0 for s in TRIAL_STATES}
         for t in trials:
             counts[t.state.name] = counts.get(t.state.name, 0) + 1
         self._retry_interrupted(trials)
-        done = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.FAIL)]
-        done.sort(key=lambda t: (t.datetime_complete is None, t.datetime_complete, t.number))
-        streak, reason = 0, ""
-        for t in reversed(done):
-            if t.state != TrialState.FAIL:
-                break
-            why = str(t.user_attrs.get(A.FAIL_REASON, ""))
-            if why.startswith(NOT_PROGRAM_FAILURES):
-                continue
-            streak += 1
-            reason = reason or why
+        streak, reason = failure_streak(trials)
         return counts, streak, reason
 
     def _retry_interrupted(self, trials: Sequence[Any]) -> None:

@@ -33,6 +33,7 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 from ..errors import OmniOptError
 from ..study import run_layout as L
 from ..study.model import Study
+from .failure_streak import failure_streak
 from .frozen import freeze_study
 from .leases import LEASE_KEY, clear_current, read_current, reap_stale
 from .storage import ensure_study, open_storage
@@ -53,6 +54,8 @@ class Progress:
     best: Optional[float] = None  # single objective
     pareto: int = 0  # multi-objective: size of the Pareto front
     elapsed: float = 0.0
+    fail_streak: int = 0  # program failures in a row at the end, study-wide
+    last_fail_reason: str = ""
 
     def best_text(self) -> str:
         if self.pareto:
@@ -152,6 +155,7 @@ def progress_of(
         pareto = sum(
             1 for p in pts if not any(all(a <= b for a, b in zip(q, p)) and q != p for q in pts)
         )
+    streak, reason = failure_streak(trials)
     return Progress(
         complete=n[TrialState.COMPLETE],
         total=total,
@@ -162,6 +166,8 @@ def progress_of(
         best=best,
         pareto=pareto,
         elapsed=time.time() - t0,
+        fail_streak=streak,
+        last_fail_reason=reason,
     )
 
 
@@ -421,6 +427,15 @@ class _Watcher:
                 return prog, interrupted
             if prog.complete >= total and not self.procs:
                 return prog, False
+            if not stopping and prog.fail_streak >= self.study.failure_limit:
+                # study-wide: each worker also stops at the limit, but only counts its own
+                stopping = True
+                open(os.path.join(self.run_dir, L.STOP_FILE), "a").close()
+                self.stop_reason = self.stop_reason or (
+                    f"stopped: {self.study.failure_limit} consecutive trials failed "
+                    f"({self.study.failure_limit_text()}); last: {prog.last_fail_reason or '?'}"
+                    "; see trials/*/stderr.txt"
+                )
             if not stopping and os.path.exists(os.path.join(self.run_dir, L.STOP_FILE)):
                 stopping = True
                 self.stop_reason = self.stop_reason or "stopped: STOP file"

@@ -170,6 +170,20 @@ def test_a_command_that_cannot_start_stops_the_run_without_max_failures(tmp_path
     assert 20 <= len(trials) <= 40 and all(t.state == TrialState.FAIL for t in trials)
 
 
+def test_the_failure_limit_counts_failures_study_wide(tmp_path):
+    """Each worker counted only its own failures, so 4 workers stopped after 4 x the limit
+    (2 workers and the default limit of 20: 40 failed trials)."""
+    study = make_study(tmp_path, "sleep 0.3; exit 3", n_trials=50, max_failures=8)
+    summary = run_local(study, str(tmp_path / "run"), workers=4, poll=0.2)
+    assert not summary.finished
+    assert "8 consecutive trials failed" in summary.stop_reason, summary.stop_reason
+    assert "exited with status 3" in summary.stop_reason, summary.stop_reason
+    trials = trials_of(summary.storage_url)
+    failed = by_state(trials, TrialState.FAIL)
+    # the limit, the 4 trials in flight and at most one more per worker before the STOP file
+    assert 8 <= len(failed) < 3 * 8, len(failed)
+
+
 def test_multi_objective_run(tmp_path):
     study = make_study(
         tmp_path, "echo A: %(x); awk -v x=%(x) 'BEGIN { print \"B: \" 10 - x }'", n_trials=8

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
 
     from ..engine.local_run import run_local
     from ..engine.storage import parse_storage_url
+    from ..study.program_check import program_warnings
     from ..study.run_layout import default_run_dir
     from ..study.toml_io import check_file
 
@@ -46,6 +47,8 @@ def run(args: argparse.Namespace) -> int:
     run_dir = os.path.abspath(args.run_dir or default_run_dir(args.study, study.name))
     err = Console(stderr=True)
     out = Console()
+    for warning in program_warnings(study, os.path.dirname(os.path.abspath(args.study))):
+        err.print(f"[yellow]warning: {warning}", highlight=False)
     columns = (
         TextColumn("[bold]{task.description}"),
         BarColumn(),

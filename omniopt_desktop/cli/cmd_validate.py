@@ -13,6 +13,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    import os
+
+    from ..study.program_check import program_warnings
     from ..study.toml_io import load_study
 
     loaded = load_study(args.study)
@@ -30,4 +33,6 @@ def run(args: argparse.Namespace) -> int:
         f"{len(s.objectives)} objective{'s' if len(s.objectives) != 1 else ''}, "
         f"{s.n_trials} trials, sampler {s.sampler}, storage {s.storage}"
     )
+    for warning in program_warnings(s, os.path.dirname(os.path.abspath(args.study))):
+        print(f"{args.study}: warning: {warning}", file=sys.stderr)
     return 0

@@ -261,3 +261,23 @@ def test_choice_values_dialog(qtbot, window, monkeypatch):
     window.editor.parameter_panel.select_row(0)
     window.editor.parameter_panel.edit_values()
     assert doc.study.parameters[0].values == ["u", "v"]
+
+
+def test_a_missing_program_is_a_warning_that_does_not_disable_run(qtbot, window, tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(
+        '[study]\nname = "s"\nn_trials = 3\n[[objective]]\nname = "RESULT"\n'
+        '[program]\ncommand = "python3 train.py --x %(x)"\n'
+        '[[parameter]]\nname = "x"\ntype = "float"\nlow = 0\nhigh = 1\n'
+    )
+    wait_task(qtbot, window.open_path(str(path)))
+    ed = window.editor
+    assert ed.issues.count() == 1 and window.act_run.isEnabled()
+    assert "script train.py does not exist" in ed.issues.item(0).text()
+    assert ed.issues_title.text() == "No problems: the study can run. 1 warning:"
+    ed._jump(ed.issues.item(0))
+    assert ed.tabs.currentIndex() == 2
+    # the script appears, or the command is fixed: the warning goes
+    (tmp_path / "train2.py").write_text("print('RESULT: 1')\n")
+    window.doc.set(("program", "command"), "python3 train2.py --x %(x)")
+    assert ed.issues.count() == 0 and ed.issues_title.text() == "No problems: the study can run."

@@ -3,9 +3,11 @@ of every current issue (double-click jumps to the field). Listens to one StudyDo
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
@@ -117,8 +119,11 @@ class StudyEditor(QWidget):
     def _on_change(self, change: Change) -> None:
         for p in self.panels:
             p.on_change(change)
-        if change.kind is ChangeKind.ISSUES_CHANGED:
-            self._show_issues()
+        if change.kind is ChangeKind.ISSUES_CHANGED or (
+            change.kind in (ChangeKind.EDITED, ChangeKind.SAVED)
+            and (not change.path or change.path[0] == "program")
+        ):
+            self._show_issues()  # (program warnings depend on the command and the file's folder)
         self.document_changed.emit()
 
     def _show_issues(self) -> None:
@@ -132,15 +137,32 @@ class StudyEditor(QWidget):
             self.issues.addItem(item)
             counts[TAB_OF_SECTION.get(str(issue.path[0]) if issue.path else "study", 0)] += 1
         n = len(issues)
-        self.issues_title.setText(
-            "No problems: the study can run." if n == 0 else f"{n} problem{'s' * (n != 1)}:"
-        )
+        warnings = self._program_warnings() if n == 0 else []
+        for warning in warnings:
+            item = QListWidgetItem(f"⚠ {warning}")
+            item.setData(Qt.ItemDataRole.UserRole, ("program", "command"))
+            item.setToolTip("A warning: the study can run, but its trials would fail here")
+            item.setForeground(QColor("#9a5b00"))
+            self.issues.addItem(item)
+        title = "No problems: the study can run." if n == 0 else f"{n} problem{'s' * (n != 1)}:"
+        if warnings:
+            title += f" {len(warnings)} warning{'s' * (len(warnings) != 1)}:"
+        self.issues_title.setText(title)
         for i, title in enumerate(self._titles):
             self.tabs.setTabText(i, f"{title} ⚠{counts[i]}" if counts[i] else title)
         valid = self.doc is not None and not issues
         if valid != self._valid:
             self._valid = valid
             self.validity_changed.emit(valid)
+
+    def _program_warnings(self) -> list[str]:
+        """Does the program the command starts exist here? (only for a saved file: the
+        workdir is relative to its folder)"""
+        if self.doc is None or not self.doc.path:
+            return []
+        from ...study.program_check import program_warnings
+
+        return program_warnings(self.doc.study, os.path.dirname(os.path.abspath(self.doc.path)))
 
     @property
     def is_valid(self) -> bool:

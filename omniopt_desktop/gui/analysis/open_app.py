@@ -219,6 +219,7 @@ def _overview_class() -> Any:
             if cols.study.is_multi_objective and not isinstance(self.views[2], ParetoView):
                 old, self.views[2] = self.views[2], ParetoView(self.model)
                 self._grid.replaceWidget(old, self.views[2])
+                old.hide()  # deleteLater waits for the event loop: a screenshot came first
                 old.deleteLater()
             self.model.set_columns(cols, path)
             counts = derived.counts_by_state(cols)

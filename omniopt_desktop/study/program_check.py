@@ -29,10 +29,10 @@ _OPTION_WITH_VALUE = {"-W", "-X", "-o", "-O", "--project", "-e", "-E"}
 # options after which there is no script file (python -m module, -c code; Rscript -e expr)
 _NO_SCRIPT = {"-m", "-c", "-e", "--eval", "-E"}
 # shell words that are no program to look for
-_BUILTINS = {
-    ".", ":", "[", "builtin", "cd", "command", "echo", "eval", "exit", "export",
-    "false", "printf", "read", "set", "source", "test", "true", "ulimit", "umask", "unset",
-}
+_BUILTINS = set(
+    ". : [ builtin cd command echo eval exit export false printf read set source test true "
+    "ulimit umask unset".split()
+)
 # commands that start the next word as the program (their own options are skipped)
 _WRAPPERS = {"env", "exec", "nice", "nohup", "time", "stdbuf"}
 _MARK = "\x00placeholder\x00"

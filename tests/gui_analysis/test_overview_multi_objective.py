@@ -28,3 +28,11 @@ def test_pareto_replaces_the_distribution_view_before_any_event_loop(qtbot, tmp_
     assert isinstance(overview.views[2], ParetoView)
     left = [w for w in overview.findChildren(DistributionView) if not w.isHidden()]
     assert left == []
+
+
+def test_a_study_without_trials_says_so(qtbot, tmp_path):
+    db = tmp_path / "none.db"
+    optuna.create_study(storage=f"sqlite:///{db}", study_name="none")
+    overview = Overview(load_trials(str(db)), str(db))
+    qtbot.addWidget(overview)
+    assert "no trials yet" in overview.header.text() and "()" not in overview.header.text()

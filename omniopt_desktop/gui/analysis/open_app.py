@@ -224,7 +224,8 @@ def _overview_class() -> Any:
             self.model.set_columns(cols, path)
             counts = derived.counts_by_state(cols)
             text = ", ".join(f"{v} {k.lower()}" for k, v in counts.items() if v)
-            self.header.setText(f"<b>{cols.study.name}</b> — {len(cols)} trials ({text}) — {path}")
+            shown = f"{len(cols)} trials ({text})" if text else "no trials yet"
+            self.header.setText(f"<b>{cols.study.name}</b> — {shown} — {path}")
 
         def refresh(self) -> None:
             for v in self.views:

@@ -36,6 +36,7 @@ from ..study.model import Study
 from .failure_streak import failure_streak
 from .frozen import freeze_study
 from .leases import LEASE_KEY, clear_current, read_current, reap_stale
+from .space_check import check_space_unchanged
 from .storage import ensure_study, open_storage
 from .trial_cache import fresh_trials
 from .worker import Exit
@@ -495,6 +496,7 @@ def run_local(
             study, run_dir, url, workers, lease_ttl, on_progress, on_event, poll, stop
         )
         ensure_study(watcher.storage, study.name, study.directions)
+        check_space_unchanged(watcher.storage, study.name, study)
         local = L.storage_url(run_dir, "sqlite") == url or L.storage_url(run_dir, "journal") == url
         # trials left RUNNING by an earlier run that ended abruptly: nobody runs them now
         for r in reap_stale(

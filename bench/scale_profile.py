@@ -97,6 +97,7 @@ def profile(
 ) -> Tuple[float, float]:
     from support import scale as S
 
+    import omniopt_desktop.engine.trial_runner as T
     import omniopt_desktop.engine.worker as W
     from omniopt_desktop.engine.local_run import prepare_run
     from omniopt_desktop.engine.storage import ensure_study, open_storage
@@ -124,14 +125,14 @@ def profile(
         unit = "journal appends / reads"
     worker.study.ask = m.wrap("ask", worker.study.ask)
     worker.space.suggest = m.wrap("suggest", worker.space.suggest)
-    worker._set_attrs = m.wrap("attrs", worker._set_attrs)
-    worker._tell = m.wrap("tell", worker._tell)
+    worker.trials._set_attrs = m.wrap("attrs", worker.trials._set_attrs)
+    worker.trials._tell = m.wrap("tell", worker.trials._tell)
     worker.counts = m.wrap("counts", worker.counts)
     worker.maybe_reap = m.wrap("counts", worker.maybe_reap)
-    real_surplus, real_run, real_finish = W.is_surplus, W.run_program, W.finish_fast
-    W.is_surplus = m.wrap("budget", real_surplus)
-    W.run_program = m.wrap("program", real_run)
-    W.finish_fast = m.wrap("tell", real_finish)  # the hot path's attrs + tell in one statement
+    real_surplus, real_run, real_finish = T.is_surplus, T.run_program, T.finish_fast
+    T.is_surplus = m.wrap("budget", real_surplus)
+    T.run_program = m.wrap("program", real_run)
+    T.finish_fast = m.wrap("tell", real_finish)  # the hot path's attrs + tell in one statement
     prof = cProfile.Profile()
     try:
         for i in range(repeat + 2):
@@ -144,7 +145,7 @@ def profile(
             m.end_trial()
         prof.disable()
     finally:
-        W.is_surplus, W.run_program, W.finish_fast = real_surplus, real_run, real_finish
+        T.is_surplus, T.run_program, T.finish_fast = real_surplus, real_run, real_finish
     caches = {"0": ", caches off", "1": ", caches on", "2": ", caches + hot path"}.get(setting, "")
     print(
         f"\n{kind}{caches}: one worker, {prefill} COMPLETE + {running} RUNNING trials of other "

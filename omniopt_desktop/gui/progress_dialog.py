@@ -52,6 +52,10 @@ class TaskProgressDialog(QDialog):
         for s in steps:
             self.steps.addItem(f"○ {s}")
         self.steps.setVisible(bool(steps))
+        if steps:  # as tall as its rows: no empty box under the last step
+            rows = self.steps.sizeHintForRow(0) * len(steps)
+            self.steps.setFixedHeight(rows + 2 * self.steps.frameWidth() + 4)
+        self._step_at: int | None = None  # the step under way, marked ✗ if the task fails
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
         self.cancel_button.setObjectName("progress_cancel_button")
@@ -62,7 +66,7 @@ class TaskProgressDialog(QDialog):
         layout.addWidget(self.bar)
         layout.addWidget(self.steps)
         layout.addWidget(self.buttons)
-        self.resize(460, 180 + 24 * len(steps))
+        self.resize(460, self.sizeHint().height())
         handle.progress_changed.connect(self._progress)
         handle.succeeded.connect(lambda _r: self._ended("Done."))
         handle.failed.connect(lambda e: self._ended(f"Failed: {e}"))
@@ -92,6 +96,7 @@ class TaskProgressDialog(QDialog):
         for j in range(found):
             self.steps.item(j).setText(f"✓ {self._step_names[j]}")
         self.steps.item(found).setText(f"▶ {self._step_names[found]}")
+        self._step_at = found
 
     def _ended(self, text: str) -> None:
         done = text == "Done."
@@ -103,6 +108,9 @@ class TaskProgressDialog(QDialog):
             self.bar.setValue(1000)
             for i, name in enumerate(self._step_names):
                 self.steps.item(i).setText(f"✓ {name}")
+        elif self._step_at is not None:
+            self.steps.item(self._step_at).setText(f"✗ {self._step_names[self._step_at]}")
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))  # a long reason
         self.cancel_button.setText("Close")
         self.cancel_button.setToolTip("Close this window (Esc)")
 

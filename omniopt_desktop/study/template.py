@@ -28,8 +28,25 @@ def placeholders(template: str) -> List[str]:
     return list(seen)
 
 
+def _float_text(value: float) -> str:
+    """The shortest text that reads back as ``value``, except float noise: a value within 2 ULP
+    of a decimal of at most 12 digits is written as that decimal. Grid values of a ``step``
+    parameter (0.1 + 0.2 = 0.30000000000000004) reach the program as the 0.3 the user meant;
+    a sampled continuous value keeps all its digits (such a near miss is a 1-in-10,000 case)."""
+    text = repr(value)
+    if len(text) <= 13:
+        return text
+    limit = 2 * math.ulp(value)
+    for digits in range(1, 13):
+        short = float(f"{value:.{digits}g}")
+        if abs(short - value) <= limit:
+            return repr(short)
+    return text
+
+
 def format_value(value: Any) -> str:
-    """The text of one value, unquoted: exact floats, lower-case booleans."""
+    """The text of one value, unquoted: floats that read back exactly (float noise dropped, see
+    :func:`_float_text`), lower-case booleans."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float):
@@ -37,7 +54,7 @@ def format_value(value: Any) -> str:
             return "nan"
         if math.isinf(value):
             return "inf" if value > 0 else "-inf"
-        return repr(value)  # shortest text that reads back as the same float
+        return _float_text(value)
     if value is None:
         return ""
     return str(value)

@@ -38,6 +38,25 @@ def test_floats_round_trip_exactly(x):
     assert float(shlex.split(render_command("%(x)", {"x": x}))[0]) == x
 
 
+@pytest.mark.parametrize(
+    "x, text",
+    [(0.1 + 0.2, "0.3"), (3 * 0.05, "0.15"), (0.05 * 7, "0.35"), (1.1 * 3, "3.3"), (1e-5 * 3, "3e-05")],
+)
+def test_grid_values_lose_their_float_noise(x, text):
+    """A step parameter's grid value (low + k * step) reached the program, the summary and the
+    CSV as 0.30000000000000004."""
+    assert repr(x) != text and format_value(x) == text
+
+
+def test_sampled_floats_keep_every_digit():
+    import random
+
+    rng = random.Random(5)
+    values = [rng.uniform(-10, 10) for _ in range(2000)] + [rng.random() for _ in range(2000)]
+    exact = sum(float(format_value(v)) == v for v in values)
+    assert exact >= len(values) - 2, exact
+
+
 def test_booleans_ints_and_inactive_parameters():
     assert format_value(True) == "true" and format_value(False) == "false"
     assert format_value(7) == "7"

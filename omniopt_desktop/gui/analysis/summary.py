@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QPushButton, QTextBrows
 
 from ...analysis import derived, run_files
 from ...errors import OmniOptError
+from ...study.template import format_value
 from .base import AnalysisView
 from .model import AnalysisModel
 
@@ -93,7 +94,7 @@ class SummaryView(AnalysisView):
             )
             for name, v in cols.row_params(row).items():
                 parts.append(
-                    f"<tr><td>{html.escape(name)}</td><td>{html.escape(repr(v))}</td></tr>"
+                    f"<tr><td>{html.escape(name)}</td><td>{html.escape(format_value(v))}</td></tr>"
                 )
             parts.append("</table>")
         cmd = self.best_command()

@@ -180,6 +180,9 @@ def _resources(opts: Mapping[str, Any], source: str, style: str) -> Resources:
     return r
 
 
+_KINDS = ("range", "choice", "fixed")
+
+
 def _parameter_entries(raw: Any, source: str) -> List[List[str]]:
     """Each ``--parameter`` occurrence as a list of words, from any of OmniOpt2's forms."""
     if raw is None:
@@ -233,6 +236,13 @@ def _parse_parameter_tokens(
             if j < len(tokens) and tokens[j].lower() in ("true", "false"):
                 log = tokens[j].lower() == "true"
                 j += 1
+            if j < len(tokens) and (j + 1 >= len(tokens) or tokens[j + 1].lower() not in _KINDS):
+                raise ImportSourceError(  # not the start of the next parameter either
+                    f"{style}parameter {raw_name} range: '{tokens[j]}' is neither a value type "
+                    f"(int, float) nor a log scale (true, false); write {raw_name} range LOW "
+                    "HIGH [int|float] [true|false]",
+                    source,
+                )
             out.append(_range_param(name, low, high, value_type, log, notes))
         elif kind == "choice":
             if j + 2 >= len(tokens):

@@ -3,6 +3,7 @@ loads its SSH libraries, and leaves out the Qt parts the app never uses."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -100,19 +101,46 @@ def test_bundle_leaves_out_what_the_app_never_loads(bundle):
 
 
 def test_bundle_starts_the_window_with_the_examples(bundle, tmp_path):
-    version = subprocess.run([str(bundle), "--version"], capture_output=True, text=True)
+    """As a user starts it: linked into ~/bin, from another folder, with a bare environment
+    (no DISPLAY, no locale, no XDG variables: --screenshot renders offscreen)."""
+    home = tmp_path / "home"
+    (home / "bin").mkdir(parents=True)
+    (home / "bin" / "omniopt-desktop").symlink_to(bundle)
+    env = {"HOME": str(home), "PATH": f"{home / 'bin'}:/usr/bin:/bin"}
+    version = subprocess.run(
+        ["omniopt-desktop", "--version"], env=env, cwd=home, capture_output=True, text=True
+    )
     assert version.returncode == 0 and version.stdout.startswith("omniopt-desktop "), version
     png = tmp_path / "window.png"
     proc = subprocess.run(
-        [str(bundle), "--screenshot", str(png)],
-        env=_app_env(tmp_path),
+        ["omniopt-desktop", "--screenshot", str(png)],
+        env=env,
+        cwd=home,
         capture_output=True,
         text=True,
         timeout=120,
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip().splitlines()[-1] == str(png)
+    # the C locale is coerced to C.UTF-8 as `python main.py` does (packaging/rthook_env.py)
+    assert "Traceback" not in proc.stderr and "locale" not in proc.stderr, proc.stderr
     _check_image(png, 600, 400)
+    # the examples were listed from the bundle (the welcome page's settings went to ~/.config)
+    assert (home / ".config" / "omniopt-desktop").is_dir()
+
+
+def test_bundle_commands_start_without_qt(bundle):
+    """Only the GUI loads Qt: PyInstaller's PySide6 run-time hook imported PySide6.QtCore before
+    every command (--version took twice as long as `python main.py --version`)."""
+    proc = subprocess.run(
+        [str(bundle), "--version"],
+        env=dict(os.environ, LD_DEBUG="files"),  # glibc lists every library it loads
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "libpython3" in proc.stderr  # LD_DEBUG works here
+    assert "libQt6Core" not in proc.stderr and "shiboken6" not in proc.stderr
 
 
 def test_bundle_loads_its_ssh_libraries(bundle):

@@ -31,6 +31,8 @@ from .commands import CommandResult, CommandRunner
 from .sbatch import RemoteEnv
 
 Progress = Callable[[str, float], None]
+# the last line of pip's output when it could not reach an index (no internet on the cluster)
+_NO_INDEX = ("No matching distribution found", "Could not find a version that satisfies")
 READY = ".omniopt-ready"
 _SHIPPED_DIRS = ("engine", "study")
 _NOT_SHIPPED = {"toml_io.py", "document.py"}  # workstation-only (tomlkit)
@@ -221,14 +223,24 @@ class EnvBuilder:
         packages = " ".join(
             shlex.quote(p) for p in (self.cfg.optuna_spec, *self.cfg.extra_packages)
         )
-        self._run(
-            f'rm -rf {qt}; mkdir -p "$(dirname {qt})"\n'
-            f"{py} -m venv {qt}\n"
-            f"{qt}/bin/python -m pip install -q --disable-pip-version-check {find_links} {packages}\n"
-            f"touch {qt}/{READY}\n"
-            f"if [ -f {qe}/{READY} ]; then rm -rf {qt}; else rm -rf {qe}; mv {qt} {qe}; fi",
-            timeout=1800,
-        )
+        try:
+            self._run(
+                f'rm -rf {qt}; mkdir -p "$(dirname {qt})"\n'
+                f"{py} -m venv {qt}\n"
+                f"{qt}/bin/python -m pip install -q --disable-pip-version-check {find_links} "
+                f"{packages}\n"
+                f"touch {qt}/{READY}\n"
+                f"if [ -f {qe}/{READY} ]; then rm -rf {qt}; else rm -rf {qe}; mv {qt} {qe}; fi",
+                timeout=1800,
+            )
+        except ClusterError as e:
+            if wheels or not any(m in str(e) for m in _NO_INDEX):
+                raise
+            raise ClusterError(
+                f"{e}. If the cluster has no internet, pip cannot download {packages} there: "
+                "fill a wheelhouse on this machine (pip download, see the user guide) and set it "
+                "as the profile's Wheelhouse (submit --wheelhouse DIR)"
+            ) from e
         self.installed.append("venv")
         return python
 

@@ -1,7 +1,7 @@
 """Every command in the user guide and the README parses, and the local ones really run.
 
-Cluster commands (ssh-check, submit, status, fetch, cancel) are exercised end to end by
-tests/cluster and tests/remote; here they must at least be valid command lines.
+Cluster commands (ssh-check, submit, runs, status, fetch, cancel) really run, taken from the
+guide, in tests/test_docs_guide_cluster.py; here they must at least be valid command lines.
 """
 
 from __future__ import annotations

@@ -12,6 +12,8 @@ The order is the guide's: its command blocks as they come (ssh-check, submit, ru
 --wait); the commands named in its prose where the run is in the state they describe (fetch
 --logs when trials are done, cancel while the resumed run goes, fetch and status after it).
 The quadratic example runs from a copy with fewer trials; its command line is the guide's.
+A second test takes the guide's cluster without internet: its submit fails at the environment
+step, and works with the wheelhouse of the guide's ``pip download`` line (``--wheelhouse``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ import json
 import pathlib
 import re
 import shutil
+import subprocess
+import sys
 import time
 
 import optuna
@@ -63,7 +67,7 @@ STEPS = {
     "fetch": _is("fetch", lacks=("--logs",)),
     "status": _is("status", lacks=("--wait",)),
 }
-# exercised by test_the_guides_wheelhouse_submit below
+# exercised by test_the_guides_wheelhouse_makes_the_environment_without_internet below
 ELSEWHERE = {"submit --wheelhouse": _is("submit", has=("--wheelhouse",))}
 
 
@@ -76,7 +80,7 @@ def _guide_steps() -> dict[str, str]:
         assert by_step.setdefault(keys[0], c.text) == c.text, (
             f"guide line {c.line}: {c.text!r} differs from {by_step[keys[0]]!r} named before"
         )
-    missing = set(STEPS) - set(by_step)
+    missing = (set(STEPS) | set(ELSEWHERE)) - set(by_step)
     assert not missing, f"the guide no longer shows {missing}: update STEPS"
     # the command blocks run in the guide's order
     blocks = [next(k for k, m in STEPS.items() if m(c)) for c in commands if c.where == "sh block"]
@@ -122,11 +126,17 @@ def _states(study: optuna.Study) -> dict[str, int]:
 
 
 @pytest.fixture
-def cluster(sshd_account, slurm_cluster, sshd_factory):  # noqa: F811
-    c = GuideCluster(sshd_account, slurm_cluster).start(sshd_factory)
-    c.run_ids = []
-    yield c
-    c.remove(c.run_ids)
+def clusters(sshd_account, slurm_cluster, sshd_factory):  # noqa: F811
+    """``clusters(offline=False)`` → a started GuideCluster; all removed at the end."""
+    made: list[GuideCluster] = []
+
+    def make(offline: bool = False) -> GuideCluster:
+        made.append(GuideCluster(sshd_account, slurm_cluster, offline=offline))
+        return made[-1].start(sshd_factory)
+
+    yield make
+    for c in made:
+        c.remove()
 
 
 @pytest.fixture
@@ -155,8 +165,9 @@ def _wait_for_more_trials(cluster, home, cwd, run_id: str, done: int, timeout=24
     raise AssertionError(f"no trial beyond {done} completed after the resume; last status {st}")
 
 
-def test_the_cluster_commands_of_the_guide_run_in_order(cluster, cwd, tmp_path):
+def test_the_cluster_commands_of_the_guide_run_in_order(clusters, cwd, tmp_path):
     steps = _guide_steps()
+    cluster = clusters()
     home = cluster.workstation(tmp_path)
     fp = cluster.fingerprint()
 
@@ -165,6 +176,8 @@ def test_the_cluster_commands_of_the_guide_run_in_order(cluster, cwd, tmp_path):
     proc = _checked(cluster.cli(command, home, cwd, terminal_input="yes\n"), command, fp)
     assert "Are you sure you want to continue connecting (yes/no)?" in proc.stderr, proc.stderr
     assert fp in proc.stderr, proc.stderr
+    server = cluster.server  # the accepted key went to ~/.ssh/known_hosts, as ssh does it
+    assert (home / ".ssh" / "known_hosts").read_text() == server.known_hosts_line() + "\n"
 
     # in scripts (no terminal, a workstation that has not seen the key): the fingerprint given
     command = steps["ssh-check --accept-host-key"].replace("SHA256:...", fp)
@@ -240,3 +253,57 @@ def test_the_cluster_commands_of_the_guide_run_in_order(cluster, cwd, tmp_path):
     assert f"run {run_id} on mycluster: storage sqlite on " in proc.stdout, proc.stdout
     complete, total, running = map(int, TRIALS.search(proc.stdout).groups())
     assert (complete, total, running) == (states["COMPLETE"], N_TRIALS + added, 0), proc.stdout
+
+
+def _pip_download_line() -> str:
+    """The guide's command that fills the wheelhouse (a ```sh line or a prose span)."""
+    text = GUIDE.read_text()
+    lines = [ln for b in re.findall(r"```sh\n(.*?)```", text, re.S) for ln in b.splitlines()]
+    lines += re.findall(r"`([^`\n]+)`", text)
+    [line] = {ln.strip() for ln in lines if "pip download" in ln}
+    return line
+
+
+def test_the_guides_wheelhouse_makes_the_environment_without_internet(clusters, cwd, tmp_path):
+    """On a cluster without internet the guide's submit fails at the environment step; with
+    the wheels of the guide's ``pip download`` line (``--wheelhouse``) it works."""
+    steps = _guide_steps()
+    submit, with_wheels = steps["submit"], steps["submit --wheelhouse"]
+    folder = re.search(r"--wheelhouse (\S+)", with_wheels).group(1)
+    cluster = clusters(offline=True)
+    home = cluster.workstation(tmp_path)
+    command = steps["ssh-check --accept-host-key"].replace("SHA256:...", cluster.fingerprint())
+    _checked(cluster.cli(command, home, cwd), command, cluster.fingerprint())
+
+    proc = cluster.cli(submit, home, cwd)
+    assert proc.returncode == 1, f"{submit}\n{proc.stdout}\n{proc.stderr}"
+    error = proc.stderr.strip().splitlines()[-1]
+    assert error.startswith("omniopt-desktop: error: environment setup on mycluster failed")
+    assert "optuna" in error, error
+
+    # the wheelhouse, made on the workstation for the cluster's Python version
+    line = _pip_download_line()
+    assert f"-d {folder}" in line, (line, with_wheels)
+    python3 = shutil.which("python3", path=cluster.path)
+    version = subprocess.run(
+        [python3, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip()  # fmt: skip
+    line = re.sub(r"--python-version \S+", f"--python-version {version}", line)
+    (cwd / ".venv").symlink_to(pathlib.Path(sys.executable).parents[1])
+    pip = subprocess.run(["bash", "-c", line], cwd=cwd, capture_output=True, text=True, timeout=600)
+    assert pip.returncode == 0, f"{line}\n{pip.stdout}\n{pip.stderr}"
+
+    proc = _ok(cluster.cli(with_wheels, home, cwd), with_wheels)
+    run_id = _last_line(proc)
+    assert RUN_ID.fullmatch(run_id), proc.stdout
+    cluster.run_ids.append(run_id)
+    remote = cluster.home / "omniopt-desktop"
+    [wheels] = (remote / "wheels").iterdir()
+    assert {p.name for p in wheels.glob("*.whl")} == {p.name for p in (cwd / folder).glob("*.whl")}
+    [venv] = [p for p in (remote / "envs").iterdir() if ".tmp-" not in p.name]
+    assert (venv / ".omniopt-ready").exists()
+
+    command = steps["cancel"].replace("RUN", run_id)
+    _ok(cluster.cli(command, home, cwd), command)
+    assert cluster.wait_no_jobs(run_id) == [], "jobs left after cancel"

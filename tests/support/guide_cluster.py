@@ -2,8 +2,9 @@
 
 :func:`guide_commands` reads the ``omniopt-desktop`` command lines of a markdown file in
 document order: the lines of ```` ```sh ```` blocks and the commands named in the prose
-(```omniopt-desktop fetch RUN --logs```). A prose span that is only an option (```--accept-host-key
-SHA256:...```) belongs to the command shown last, when that command's parser knows the option.
+(```omniopt-desktop fetch RUN --logs```). A prose span that is an option with its value
+(```--accept-host-key SHA256:...```) belongs to the command shown last, when that command's parser
+knows the option; a bare option name (```--remote-base```) is only a mention.
 
 :class:`GuideCluster` is the cluster behind the guide's ``mycluster`` alias: its own sshd (from
 ``sshd_factory``) for the test account, on the suite's single-node SLURM. Its logins see
@@ -12,6 +13,7 @@ SHA256:...```) belongs to the command shown last, when that command's parser kno
 - a ``module`` command (a stand-in for Lmod, like on most HPC systems) that knows one module,
   ``Python``, and logs every call with the SLURM job it ran in, so a test sees where the guide's
   ``--setup "module load Python"`` line ran;
+- with ``offline=True``, no internet (proxies and the package index point to a closed port);
 - a ``HOME`` of their own (created here, removed by :meth:`remove`), so the guide's default
   remote folder ``~/omniopt-desktop`` is fresh and nothing is shared with other tests.
 
@@ -86,7 +88,12 @@ def guide_commands(path: Path, subcommands=CLUSTER_SUBCOMMANDS) -> list[GuideCom
             if span.startswith("omniopt-desktop "):
                 last = GuideCommand(span, "prose", line)
                 found.append(last)
-            elif span.startswith("--") and last and span.split()[0] in _options_of(last.subcommand):
+            elif (
+                span.startswith("--")
+                and len(span.split()) > 1  # an option with its value, not a bare name
+                and last
+                and span.split()[0] in _options_of(last.subcommand)
+            ):
                 found.append(GuideCommand(f"{last.text} {span}", "prose", line))
             continue
         if m.group(1) != "sh":
@@ -109,7 +116,7 @@ def _write(path: Path, text: str, mode: int) -> Path:
 class GuideCluster:
     """See the module docstring. ``start(sshd_factory, account, slurm)`` once per test."""
 
-    def __init__(self, account, slurm_cluster) -> None:
+    def __init__(self, account, slurm_cluster, *, offline: bool = False) -> None:
         self.account = account
         self.slurm = slurm_cluster
         self.root = Path(tempfile.mkdtemp(prefix="oo-guide-cluster-"))
@@ -122,10 +129,16 @@ class GuideCluster:
         self.module_log = _write(self.root / "module.log", "", 0o666)
         _write(bindir / "module", _MODULE.format(log=shlex.quote(str(self.module_log))), 0o755)
         self.path = f"{bindir}:/usr/local/bin:/usr/bin:/bin"
+        self.offline = offline
         self.server = None
+        self.run_ids: list[str] = []  # cancelled and waited for by remove()
 
     def start(self, sshd_factory) -> GuideCluster:
         setenv = {"SLURM_CONF": str(self.slurm.conf), "PATH": self.path, "HOME": str(self.home)}
+        if self.offline:  # no internet: every download goes to a closed port, at once
+            closed = "http://127.0.0.1:9"
+            setenv |= {"HTTP_PROXY": closed, "HTTPS_PROXY": closed, "PIP_INDEX_URL": closed,
+                       "PIP_RETRIES": "0"}  # fmt: skip
         line = "SetEnv " + " ".join(f"{k}={v}" for k, v in setenv.items())
         self.server = sshd_factory(extra=(line,))
         return self
@@ -152,6 +165,13 @@ class GuideCluster:
     ) -> subprocess.CompletedProcess:  # fmt: skip
         """Run ``omniopt-desktop ...`` as a user on the workstation ``home`` would. With
         ``terminal_input`` standard input is a terminal with that text typed ahead."""
+        start = time.monotonic()
+        try:
+            return self._cli(command, home, cwd, terminal_input, timeout)
+        finally:  # shown when a test fails: where the time went
+            print(f"{time.monotonic() - start:6.1f} s  {command}")
+
+    def _cli(self, command, home, cwd, terminal_input, timeout) -> subprocess.CompletedProcess:
         words = shlex.split(command)
         assert words[0] == "omniopt-desktop", command
         env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "SSH_"))}
@@ -188,9 +208,9 @@ class GuideCluster:
             time.sleep(0.5)
         return jobs
 
-    def remove(self, run_ids: list[str]) -> None:
-        """Cancel what is left of the runs, wait for their jobs to end, delete everything."""
-        for run_id in run_ids:
+    def remove(self) -> None:
+        """Cancel what is left of :attr:`run_ids`, wait for their jobs to end, delete all."""
+        for run_id in self.run_ids:
             for name in ("ctl", "wrk"):
                 subprocess.run(
                     ["scancel", "-n", f"oo-{run_id}-{name}"], env=self.slurm.env,

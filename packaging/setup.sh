@@ -12,7 +12,8 @@ mode="${1:-app}"
 app_debs=(libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3 libglib2.0-0
           libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0
           libxcb-xkb1 libxcb-xinerama0)
-test_debs=(openssh-server openssh-client postgresql slurm-wlm munge xvfb python3-venv procps util-linux imagemagick tcsh)
+test_debs=(openssh-server openssh-client postgresql slurm-wlm munge xvfb python3-venv procps util-linux imagemagick tcsh
+           desktop-file-utils)
 debs=("${app_debs[@]}")
 [ "$mode" = "--test" ] && debs+=("${test_debs[@]}")
 

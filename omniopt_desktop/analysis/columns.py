@@ -72,8 +72,18 @@ class ParamInfo:
         return float(internal)
 
     def label(self, internal: float) -> str:
+        """Short text for a table cell: floats with 6 significant digits (see :meth:`text`)."""
         v = self.external(internal)
+        if isinstance(v, float):
+            return str(int(v)) if v.is_integer() and abs(v) < 1e15 else f"{v:.6g}"
         return "" if v is None else str(v)
+
+    def text(self, internal: float) -> str:
+        """The value in full, as the program got it."""
+        from ..study.template import format_value
+
+        v = self.external(internal)
+        return "" if v is None else format_value(v)
 
 
 @dataclass(frozen=True)

@@ -420,3 +420,26 @@ def test_timeline_draws_no_bar_for_a_waiting_trial(qtbot):
     assert TrialState.WAITING not in v.segments
     x, y = xy(v.segments[TrialState.COMPLETE])
     assert x.max() == T0 + 3 and sorted(set(y.tolist())) == [0.0, 1.0]
+
+
+def test_table_shows_float_parameters_short_and_in_full_on_hover():
+    """A log-scale float filled its cell with '1.982574085...' (cut off); a step value
+    showed as '0.350000000...'."""
+
+    from omniopt_desktop.analysis.columns import ParamInfo, ParamKind
+
+    width = ParamInfo("width", ParamKind.FLOAT, 1.0, 64.0, log=True)
+    assert width.label(1.9825740851234567) == "1.98257"
+    assert width.text(1.9825740851234567) == repr(1.9825740851234567)
+    dropout = ParamInfo("dropout", ParamKind.FLOAT, 0.0, 0.6, step=0.05)
+    assert dropout.label(0.05 * 7) == "0.35" and dropout.text(0.05 * 7) == "0.35"
+    assert dropout.label(0.0) == "0" and ParamInfo("n", ParamKind.INT, 1, 9).label(3.0) == "3"
+
+
+def test_table_cell_tooltip_holds_the_full_value(panel):
+    from PySide6.QtCore import Qt
+
+    m = panel.show_view("table").table_model
+    lr = [c.title for c in m.columns].index("lr")
+    assert m.data(m.index(1, lr), Qt.ItemDataRole.ToolTipRole) == "0.001"
+    assert m.data(m.index(1, 0), Qt.ItemDataRole.ToolTipRole) is None

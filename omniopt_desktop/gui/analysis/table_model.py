@@ -26,6 +26,7 @@ class Column:
     title: str
     key: Callable[[TrialColumns], np.ndarray]  # sort key over all rows
     text: Callable[[TrialColumns, int], str]
+    full: Optional[Callable[[TrialColumns, int], str]] = None  # tooltip: the value in full
 
 
 def _num(v: Any) -> str:
@@ -76,6 +77,7 @@ def columns_for(cols: TrialColumns) -> List[Column]:
                 name,
                 lambda c, n=name: c.params[n],
                 lambda c, i, n=name: c.param_info[n].label(c.params[n][i]),
+                lambda c, i, n=name: c.param_info[n].text(c.params[n][i]),
             )
         )
     runtime = _runtime_key(cols)
@@ -96,6 +98,7 @@ def _runtime_key(c: TrialColumns) -> np.ndarray:
 _DISPLAY = Qt.ItemDataRole.DisplayRole
 _ALIGNMENT = Qt.ItemDataRole.TextAlignmentRole
 _BACKGROUND = Qt.ItemDataRole.BackgroundRole
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole
 _RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
@@ -136,6 +139,9 @@ class TrialTableModel(QAbstractTableModel):
             return None if index.column() == 1 else _RIGHT
         if role == _BACKGROUND and self._highlight and index.isValid():
             return HIGHLIGHT if int(self.rows[index.row()]) in self._highlight else None
+        if role == _TOOLTIP and index.isValid() and self.model.cols is not None:
+            full = self.columns[index.column()].full
+            return None if full is None else full(self.model.cols, int(self.rows[index.row()]))
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:

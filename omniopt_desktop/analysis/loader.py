@@ -161,7 +161,7 @@ def _with_frozen_names(cols: TrialColumns, path: str) -> TrialColumns:
 def list_study_names(path: str) -> List[str]:
     path = find_result_file(os.fspath(path))
     if detect_kind(path) == "sqlite":
-        from .sqlite_reader import list_studies, make_engine, read_schema
+        from .sqlite_study import list_studies, make_engine, read_schema
 
         engine = make_engine(path)
         try:

@@ -9,177 +9,36 @@ by SQLite itself (one row per trial, :mod:`.sqlite_pivot`); the trials' own colu
 attributes (:mod:`.sqlite_attrs`) are folded by SQLite into a few long texts (ids, numbers, key
 codes, one JSON array of all values), decoded by ``numpy.fromstring`` and one ``json.loads``
 each: no per-row Python objects but the values. The heavy statements run inside one step each,
-which releases the GIL, so the two threads truly work at once.
+which releases the GIL, so the two threads truly work at once. Opening and the study's
+description: :mod:`.sqlite_study`; chunks → columns: :mod:`.sqlite_assemble`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import pathlib
 import sqlite3
-import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..errors import AnalysisError
 from . import sqlite_attrs, sqlite_pivot
-from .columns import ParamInfo, StudyInfo, TrialColumns
+from .columns import ParamInfo, TrialColumns
 from .distributions import parse_distribution
+from .sqlite_assemble import assemble
+from .sqlite_study import (
+    ReadOnlyDatabase,
+    list_studies,
+    make_engine,
+    pick_study,
+    read_schema,
+    study_info,
+)
 
 CHUNK = 25_000  # trials per chunk
 INLINE_TRIALS = 2_000  # a poll reading fewer new trials runs in the calling thread
 ID_GAP = 1_000  # trial ids further apart than this are read in separate ranges
 WALK_MARGIN = 64  # trials below the lowest number wanted before a backward walk stops
-REQUIRED_TABLES = ("studies", "study_directions", "trials", "trial_params", "trial_values")
-METRIC_NAMES_KEY = "study:metric_names"
-
-
-@dataclass(frozen=True)
-class SqliteSchema:
-    tables: frozenset
-    has_value_type: bool
-    library_version: str
-    utc_datetimes: bool  # Optuna >= 5 stores naive UTC, older versions naive local time
-
-
-@dataclass(frozen=True)
-class StudyRow:
-    study_id: int
-    name: str
-    n_trials: int
-
-
-def _uri(path: str) -> str:
-    return pathlib.Path(os.path.abspath(path)).as_uri() + "?mode=ro"
-
-
-class ReadOnlyDatabase:
-    """Opens read-only, unpooled connections to one SQLite file: ``with db.connect() as c``."""
-
-    def __init__(self, path: str) -> None:
-        self.uri = _uri(path)
-
-    @contextlib.contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        # timeout: a writer mid-commit holds the lock briefly; wait for it rather than fail
-        conn = sqlite3.connect(self.uri, uri=True, timeout=10.0, check_same_thread=False)
-        try:
-            yield conn
-        finally:
-            conn.close()
-
-    def dispose(self) -> None:
-        """Nothing pooled: every connection is closed when its ``with`` block ends."""
-
-
-def make_engine(path: str) -> ReadOnlyDatabase:
-    return ReadOnlyDatabase(path)
-
-
-def _raw(conn: Any) -> sqlite3.Connection:
-    return conn
-
-
-def read_schema(conn: Any, path: str) -> SqliteSchema:
-    try:
-        tables = frozenset(
-            r[0] for r in _raw(conn).execute("SELECT name FROM sqlite_master WHERE type='table'")
-        )
-    except sqlite3.DatabaseError as e:
-        raise AnalysisError(f"{path}: not a readable SQLite database ({e})") from e
-    missing = [t for t in REQUIRED_TABLES if t not in tables]
-    if missing:
-        raise AnalysisError(
-            f"{path}: not an Optuna study database (no table {', '.join(missing)});"
-            " open the study.db or study.journal of a run"
-        )
-    cols = {r[1] for r in _raw(conn).execute("PRAGMA table_info(trial_values)")}
-    version = ""
-    if "version_info" in tables:
-        row = _raw(conn).execute("SELECT library_version FROM version_info").fetchone()
-        version = (row[0] or "") if row else ""
-    try:
-        major = int(version.split(".")[0])
-    except ValueError:
-        major = 0
-    return SqliteSchema(tables, "value_type" in cols, version, major >= 5)
-
-
-def list_studies(conn: Any, counts: bool = True) -> List[StudyRow]:
-    """The studies in the file; ``n_trials`` is -1 unless ``counts`` (a count costs a scan)."""
-    count = "(SELECT count(*) FROM trials t WHERE t.study_id = s.study_id)" if counts else "-1"
-    rows = _raw(conn).execute(
-        f"SELECT s.study_id, s.study_name, {count} FROM studies s ORDER BY s.study_id"
-    )
-    return [StudyRow(int(a), str(b), int(c)) for a, b, c in rows]
-
-
-def pick_study(studies: Sequence[StudyRow], name: Optional[str], path: str) -> StudyRow:
-    if not studies:
-        raise AnalysisError(f"{path}: the database holds no study yet")
-    if name is None:
-        if len(studies) == 1:
-            return studies[0]
-        names = ", ".join(s.name for s in studies)
-        raise AnalysisError(f"{path} holds several studies ({names}); choose one with --study NAME")
-    for s in studies:
-        if s.name == name:
-            return s
-    names = ", ".join(s.name for s in studies)
-    raise AnalysisError(f"{path}: no study named '{name}' (there are: {names})")
-
-
-def _study_info(conn: Any, study: StudyRow, path: str) -> StudyInfo:
-    raw = _raw(conn)
-    dirs = [
-        str(r[0]).lower()
-        for r in raw.execute(
-            "SELECT direction FROM study_directions WHERE study_id=? ORDER BY objective",
-            (study.study_id,),
-        )
-    ]
-    dirs = [d if d in ("minimize", "maximize") else "minimize" for d in dirs] or ["minimize"]
-    names: Optional[List[str]] = None
-    try:
-        row = raw.execute(
-            "SELECT value_json FROM study_system_attributes WHERE study_id=? AND key=?",
-            (study.study_id, METRIC_NAMES_KEY),
-        ).fetchone()
-        if row:
-            names = [str(n) for n in json.loads(row[0])]
-    except (sqlite3.DatabaseError, ValueError, TypeError):
-        names = None
-    if not names or len(names) != len(dirs):
-        names = ["value"] if len(dirs) == 1 else [f"value_{i}" for i in range(len(dirs))]
-    return StudyInfo(study.name, tuple(dirs), tuple(names), source=path, storage_kind="sqlite")
-
-
-def _epoch(texts: Any, utc: bool) -> np.ndarray:
-    """Optuna's naive datetimes (texts or datetime64) → unix seconds (NaN for NULL/NaT)."""
-    arr = np.array(texts, dtype="datetime64[us]")
-    out = arr.astype(np.int64).astype(np.float64) / 1e6
-    out[np.isnat(arr)] = np.nan
-    if not utc:
-        out = _local_to_utc(out)
-    return out
-
-
-def _local_to_utc(t: np.ndarray) -> np.ndarray:
-    """Naive local wall-clock seconds (as if UTC) → real unix seconds."""
-    ok = ~np.isnan(t)
-    if not ok.any():
-        return t
-    hours = np.floor(t[ok] / 3600.0)
-    uniq, inv = np.unique(hours, return_inverse=True)
-    offsets = np.array([time.localtime(h * 3600.0).tm_gmtoff for h in uniq], dtype=np.float64)
-    out = t.copy()
-    out[ok] = t[ok] - offsets[inv]
-    return out
 
 
 def read_sqlite(
@@ -199,7 +58,7 @@ def read_sqlite(
             schema = read_schema(conn, path)
             studies = list_studies(conn, counts=after_number is None)
             study = pick_study(studies, study_name, path)
-            info = _study_info(conn, study, path)
+            info = study_info(conn, study, path)
             wanted: Optional[np.ndarray] = None
             attr_spans: List[sqlite_attrs.AttrSpan] = []
             if after_number is None:
@@ -264,7 +123,7 @@ def read_sqlite(
                 pinfo = {name: parse_distribution(name, dj) for name, dj in described}
             finally:
                 pool.shutdown(wait=True)
-        return _assemble(info, pinfo, pnames, chunks, attrs, wanted, schema)
+        return assemble(info, pinfo, pnames, chunks, attrs, wanted, schema)
     except sqlite3.DatabaseError as e:
         raise AnalysisError(f"{path}: cannot read the study database ({e})") from e
     finally:
@@ -301,80 +160,6 @@ def _add_missed_names(
     return extra
 
 
-def _assemble(
-    info: StudyInfo,
-    pinfo: Dict[str, ParamInfo],
-    pnames: List[str],
-    chunks: List[sqlite_pivot.Chunk],
-    attrs: List[sqlite_attrs.Attrs],
-    wanted: Optional[np.ndarray],
-    schema: SqliteSchema,
-) -> TrialColumns:
-    """Chunk results → one TrialColumns sorted by trial number. ``pnames``: the parameters
-    of the pivot's columns; ``pinfo``: their distributions, in the order to show them."""
-    k, p = len(info.directions), len(pnames)
-    if chunks:
-        ids = np.concatenate([c.ids for c in chunks])
-        number = np.concatenate([c.number for c in chunks])
-        state = np.concatenate([c.state for c in chunks])
-        starts = np.concatenate([c.starts for c in chunks])
-        ends = np.concatenate([c.ends for c in chunks])
-        pivot = np.vstack([c.pivot for c in chunks])
-    else:
-        ids, number = np.empty(0, np.int64), np.empty(0, np.int64)
-        state = np.empty(0, np.int8)
-        starts = ends = np.empty(0, dtype="datetime64[us]")
-        pivot = np.empty((0, p + k))
-    keep = np.ones(len(ids), dtype=bool) if wanted is None else np.isin(ids, wanted)
-    order = np.flatnonzero(keep)[np.argsort(number[keep], kind="stable")]
-    start = _epoch(starts, schema.utc_datetimes)
-    end = _epoch(ends, schema.utc_datetimes)
-    ids, number, state, pivot = ids[order], number[order], state[order], pivot[order]
-    start, end = start[order], end[order]
-    column = {name: j for j, name in enumerate(pnames)}
-    params = {name: np.ascontiguousarray(pivot[:, column[name]]) for name in pinfo}
-    values = np.ascontiguousarray(pivot[:, p:])
-    by_id = np.argsort(ids, kind="stable")
-    sorted_ids = ids[by_id]
-    attr_parts: Dict[str, List[Tuple[np.ndarray, np.ndarray]]] = {}
-    for chunk in attrs:
-        for key, (aids, vals) in chunk.items():
-            if not len(sorted_ids):
-                continue
-            pos = _positions(sorted_ids, by_id, aids)
-            ok = pos >= 0
-            if not ok.all():
-                vals = vals[ok]
-            attr_parts.setdefault(key, []).append((pos[ok], vals))
-    # parameters of other studies in the same database come back empty
-    for name in [m for m, col in params.items() if np.isnan(col).all()]:
-        del params[name], pinfo[name]
-    return TrialColumns(
-        study=info,
-        number=number.astype(np.int64),
-        state=state.astype(np.int8),
-        values=values,
-        start=start,
-        complete=end,
-        params=params,
-        param_info=pinfo,
-        user_attrs=sqlite_attrs.assemble_attrs(attr_parts, len(ids)),
-    )
-
-
-def _positions(sorted_ids: np.ndarray, order: np.ndarray, ids: np.ndarray) -> np.ndarray:
-    """Row index of each trial id (-1 for ids not among the study's trials)."""
-    n = len(sorted_ids)
-    if int(sorted_ids[-1]) - int(sorted_ids[0]) + 1 == n:  # no gap: an id is its own index
-        i = ids - sorted_ids[0]
-        inside = (i >= 0) & (i < n)
-        return np.where(inside, order[np.clip(i, 0, n - 1)], -1)
-    i = np.searchsorted(sorted_ids, ids)
-    i = np.clip(i, 0, len(sorted_ids) - 1)
-    found = sorted_ids[i] == ids
-    return np.where(found, order[i], -1)
-
-
 def _id_ranges(ids: np.ndarray) -> List[Tuple[int, int]]:
     """Sorted trial ids → ranges to read: at most CHUNK ids each, split where ids are far
     apart (a trial still running long ago and the newest ones: not everything between)."""
@@ -398,7 +183,7 @@ def _trial_ids(
     lowest = min([after + 1, *extra])
     found: List[int] = []
     below = 0
-    cursor = _raw(conn).execute(
+    cursor = conn.execute(
         "SELECT trial_id, number FROM trials WHERE study_id = ? ORDER BY trial_id DESC",
         (study_id,),
     )

@@ -263,6 +263,22 @@ class StudyDocument:
         self._update_dirty()
         self._revalidate()
 
+    def fix_unknown_keys(self) -> List[str]:
+        """Rename OmniOpt spellings, remove other unknown keys (see :mod:`.unknown_keys`)."""
+        from .unknown_keys import fix_unknown_keys
+
+        return fix_unknown_keys(self)
+
+    def forget_read_issues(self, paths: Sequence[FieldPath]) -> None:
+        """Drop the reading issues at ``paths`` (their keys left the document): changed."""
+        gone = {tuple(p) for p in paths}
+        if not gone:
+            return
+        self._read_issues = [i for i in self._read_issues if tuple(i.path) not in gone]
+        self._saved = {}  # the file on disk still holds them until saved
+        self._update_dirty()
+        self._revalidate()
+
     # -- saving ----------------------------------------------------------------------------
     def save(self, path: str | None = None) -> str:
         """Write the study (to ``path`` or the current path), keeping comments; returns the path.

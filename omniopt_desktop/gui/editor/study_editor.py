@@ -10,9 +10,11 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QFrame,
+    QHBoxLayout,
     QLabel,
     QListWidget,
     QListWidgetItem,
+    QPushButton,
     QScrollArea,
     QSplitter,
     QTabWidget,
@@ -21,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from ...study.document import Change, ChangeKind, StudyDocument
+from ...study.unknown_keys import unknown_key_paths
 from .fields import INVALID_STYLE
 from .general_panels import ResourcesPanel, StudyPanel
 from .list_panels import ParameterPanel
@@ -84,9 +87,23 @@ class StudyEditor(QWidget):
             "Everything that keeps the study from running; double-click or Enter jumps to it"
         )
         self.issues.itemActivated.connect(self._jump)
+        # keys the file format does not have (max_eval, run_program, typos) match no field
+        self.fix_keys = QPushButton("Fix unknown keys")
+        self.fix_keys.setObjectName("fix_unknown_keys")
+        self.fix_keys.setToolTip(
+            "Rename OmniOpt spellings (max_eval → n_trials, run_program → command, min/max → "
+            "low/high, …) and remove the other unknown keys; saved with the study"
+        )
+        self.fix_keys.clicked.connect(self.fix_unknown_keys)
+        self.fix_note = QLabel()
+        self.fix_note.setObjectName("fix_note")
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.issues_title)
+        title_row.addWidget(self.fix_keys)
+        title_row.addWidget(self.fix_note, 1)
         il = QVBoxLayout(issues_box)
         il.setContentsMargins(0, 0, 0, 0)
-        il.addWidget(self.issues_title)
+        il.addLayout(title_row)
         il.addWidget(self.issues)
 
         self.splitter = QSplitter(Qt.Orientation.Vertical)
@@ -110,6 +127,7 @@ class StudyEditor(QWidget):
             self._unsubscribe()
             self._unsubscribe = None
         self.doc = doc
+        self.fix_note.clear()
         for p in self.panels:
             p.set_document(doc)
         if doc is not None:
@@ -148,12 +166,23 @@ class StudyEditor(QWidget):
         if warnings:
             title += f" {len(warnings)} warning{'s' * (len(warnings) != 1)}:"
         self.issues_title.setText(title)
+        self.fix_keys.setVisible(bool(self.doc is not None and unknown_key_paths(self.doc)))
         for i, title in enumerate(self._titles):
             self.tabs.setTabText(i, f"{title} ⚠{counts[i]}" if counts[i] else title)
         valid = self.doc is not None and not issues
         if valid != self._valid:
             self._valid = valid
             self.validity_changed.emit(valid)
+
+    def fix_unknown_keys(self) -> list[str]:
+        """Clean up the unknown keys of the document (not saved yet); say what was done."""
+        if self.doc is None:
+            return []
+        done = self.doc.fix_unknown_keys()
+        if done:
+            self.fix_note.setText(f"{len(done)} key{'s' * (len(done) != 1)} fixed; save to keep")
+            self.fix_note.setToolTip("\n".join(done))
+        return done
 
     def _program_warnings(self) -> list[str]:
         """Does the program the command starts exist here? (only for a saved file: the

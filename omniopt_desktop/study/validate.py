@@ -169,6 +169,14 @@ def _check_study(s: Study, c: _Collector) -> None:
                     ("parameter", i, "step"),
                     f"parameter '{p.name}': the grid sampler needs a step for float parameters",
                 )
+        points = grid_points(s)
+        if points is not None and _is_int(s.n_trials) and s.n_trials > points:
+            # once every point ran, Optuna's grid sampler draws visited points again
+            c.add(
+                ("study", "n_trials"),
+                f"[study]: n_trials ({s.n_trials}) is more than the grid's {points} points; the "
+                f"grid sampler would run points again: set n_trials = {points}",
+            )
     st = s.storage
     if st not in ("sqlite", "journal"):
         if not isinstance(st, str) or not re.match(r"^postgres(ql)?(\+\w+)?://", st):
@@ -417,3 +425,21 @@ def _name_hint(name: object) -> str:
     if fixed[:1].isdigit():
         fixed = "_" + fixed
     return f"; e.g. '{fixed}'" if _NAME.match(fixed) and fixed.strip("_") else ""
+
+
+def grid_points(s: Study) -> Optional[int]:
+    """How many points the grid sampler's grid has (as engine.space builds it); None if unknown."""
+    total = 1
+    try:
+        for p in s.parameters:
+            if p.type is ParamType.CHOICE:
+                total *= len(p.values)
+            elif p.type is ParamType.INT:
+                total *= len(range(int(p.low), int(p.high) + 1, int(p.step or 1)))  # type: ignore[arg-type]
+            elif p.type is ParamType.FLOAT:
+                if not p.step or p.step <= 0:
+                    return None
+                total *= int(round((float(p.high) - float(p.low)) / float(p.step))) + 1  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return total if total >= 1 else None

@@ -16,6 +16,7 @@ import re
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from ..model import Direction, Objective, ParamType, Program, Resources, Study
+from ..validate import grid_points
 from .common import (
     ImportResult,
     ImportSourceError,
@@ -188,6 +189,13 @@ def _study_settings(ini: _Ini, data: Mapping[str, str], study: Study, notes: Not
             )
             sampler = "tpe"
     study.sampler = sampler
+    points = grid_points(study) if sampler == "grid" else None
+    if points is not None and study.n_trials > points:
+        notes.approximate(
+            f"[DATA] max_evals = {study.n_trials} is more than the grid's {points} points: "
+            f"n_trials = {points} (the grid sampler would run points again)"
+        )
+        study.n_trials = points
     if data.get("seed", "").strip():
         study.seed = int(parse_number(data["seed"], "[DATA] seed", src, ini.line("DATA", "seed")))
 

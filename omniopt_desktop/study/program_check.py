@@ -104,7 +104,7 @@ def program_warnings(study: Study, study_dir: str) -> List[str]:
             return [f"{where}: {program} does not exist in {workdir}; every trial would fail"]
         if os.path.isfile(path) and not os.access(path, os.X_OK):
             return [f"{where}: {program} is not executable; run: chmod +x {path}"]
-        return []
+        return _crlf(where, program, path, shell=False)
     if shutil.which(program) is None:
         return [
             f"{where}: '{program}' is not a program on this machine's PATH; check its "
@@ -121,4 +121,25 @@ def program_warnings(study: Study, study_dir: str) -> List[str]:
             f"{where}: {program}'s script {script} does not exist in {workdir}; every trial "
             "would fail: create it, or fix the command or program.workdir"
         ]
-    return []
+    return _crlf(where, script, path, shell=os.path.basename(program) in _SHELLS)
+
+
+_SHELLS = ("sh", "bash", "dash", "zsh", "ksh")
+
+
+def _crlf(where: str, shown: str, path: str, shell: bool) -> List[str]:
+    """A script saved with Windows line endings: its '#!' line (then 'not found') or, run by a
+    shell, every line breaks (Python, R, ... read CRLF files fine)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return []
+    first = head.split(b"\n", 1)[0]
+    bad = b"\r\n" in head if shell else first.startswith(b"#!") and first.endswith(b"\r")
+    if not bad or b"\0" in head:  # binaries are not scripts
+        return []
+    return [
+        f"{where}: {shown} has Windows line endings (CRLF), which make every trial fail; "
+        f"convert it: sed -i 's/\\r$//' {os.path.normpath(path)}"
+    ]

@@ -443,3 +443,14 @@ def test_table_cell_tooltip_holds_the_full_value(panel):
     lr = [c.title for c in m.columns].index("lr")
     assert m.data(m.index(1, lr), Qt.ItemDataRole.ToolTipRole) == "0.001"
     assert m.data(m.index(1, 0), Qt.ItemDataRole.ToolTipRole) is None
+
+
+def test_the_fail_reason_column_takes_the_free_width_and_hovers_in_full(panel):
+    from PySide6.QtCore import Qt
+
+    v = panel.show_view("table")
+    m = v.table_model
+    reason = [c.title for c in m.columns].index("fail reason")
+    assert reason == len(m.columns) - 1 and v.table.horizontalHeader().stretchLastSection()
+    row = [m.data(m.index(r, 0)) for r in range(m.rowCount())].index("2")
+    assert m.data(m.index(row, reason), Qt.ItemDataRole.ToolTipRole) == "exit code 3"

@@ -69,6 +69,7 @@ class TrialTableView(AnalysisView):
         self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
         self.table.verticalHeader().setDefaultSectionSize(22)
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)  # a long fail reason fits
         self.table.sortByColumn(0, Qt.SortOrder.AscendingOrder)
         self.details = QTabWidget()
         self.command_text, self.stdout_text, self.stderr_text = (QPlainTextEdit() for _ in range(3))

@@ -84,7 +84,8 @@ def columns_for(cols: TrialColumns) -> List[Column]:
     out.append(Column("runtime", lambda c: runtime, lambda c, i: _num(runtime[i])))
     for key, title in ((A.HOSTNAME, "host"), (A.EXIT_CODE, "exit"), (A.FAIL_REASON, "fail reason")):
         if key in cols.user_attrs:
-            out.append(Column(title, _attr_key(key), _attr_text(key)))
+            text = _attr_text(key)
+            out.append(Column(title, _attr_key(key), text, text if key == A.FAIL_REASON else None))
     return out
 
 

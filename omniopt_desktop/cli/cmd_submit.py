@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ..cluster.commands import CommandRunner, LocalRunner
+from ..cluster.defaults import DEFAULT_REMOTE_BASE
 from ..cluster.registry import Registry, RunRecord
 from ..cluster.remote_env import EnvConfig
 from ..cluster.runs import ClusterProfile, ClusterRuns
@@ -113,7 +114,7 @@ def submit_study(
     study_path: str,
     *,
     host: str,
-    remote_base: str = "~/omniopt-desktop",
+    remote_base: str = DEFAULT_REMOTE_BASE,
     env_setup: list[str] | None = None,
     python: str = "python3",
     existing_python: str | None = None,
@@ -204,7 +205,7 @@ def register(subparsers: Any) -> None:
     p.add_argument("--host", help="~/.ssh/config alias or user@host[:port]; 'local' = no SSH")
     p.add_argument("--resume", metavar="RUN", help="continue a registered run")
     p.add_argument("--add-trials", type=int, metavar="N", help="with --resume: raise n_trials")
-    p.add_argument("--remote-base", default="~/omniopt-desktop", help="folder on the cluster")
+    p.add_argument("--remote-base", default=DEFAULT_REMOTE_BASE, help="folder on the cluster")
     p.add_argument("--python", default="python3", help="interpreter the remote venv is made from")
     p.add_argument("--existing-python", help="use this remote interpreter as it is (has optuna)")
     p.add_argument(

@@ -28,6 +28,7 @@ from .. import __version__
 from ..errors import ClusterError
 from ..paths import package_dir
 from .commands import CommandResult, CommandRunner
+from .defaults import DEFAULT_REMOTE_BASE
 from .sbatch import RemoteEnv
 
 Progress = Callable[[str, float], None]
@@ -46,7 +47,7 @@ def _noop(_step: str, _fraction: float) -> None:
 class EnvConfig:
     """How to get Python on the cluster (part of a cluster profile)."""
 
-    base: str = "~/omniopt-desktop"
+    base: str = DEFAULT_REMOTE_BASE
     python: str = "python3"  # interpreter the venv is made from
     setup_lines: tuple[str, ...] = ()  # e.g. ("module load Python/3.11",)
     existing_python: str | None = None  # use this interpreter as it is (needs optuna)

@@ -15,6 +15,8 @@ from typing import Any
 
 import platformdirs
 
+from ..cluster.defaults import DEFAULT_REMOTE_BASE
+
 APP_NAME = "omniopt-desktop"
 MAX_RECENT = 10
 
@@ -29,7 +31,7 @@ class ClusterProfile:
 
     name: str
     host: str
-    remote_base: str = "~/omniopt-runs"
+    remote_base: str = DEFAULT_REMOTE_BASE
     env_setup: tuple[str, ...] = ()
     remember_secrets: bool = False
     python: str = "python3"  # interpreter on the cluster that makes the run's venv
@@ -47,7 +49,7 @@ class ClusterProfile:
         return cls(
             name=str(d.get("name") or d.get("host") or "cluster"),
             host=str(d.get("host", "")),
-            remote_base=str(d.get("remote_base") or "~/omniopt-runs"),
+            remote_base=str(d.get("remote_base") or DEFAULT_REMOTE_BASE),
             env_setup=tuple(str(x) for x in d.get("env_setup", [])),
             remember_secrets=bool(d.get("remember_secrets", False)),
             python=str(d.get("python") or "python3"),

@@ -170,3 +170,14 @@ def test_refused_host_key_fails_with_one_line(qtbot, window, sshd_env, tmp_path,
     text = dlg.test_output.toPlainText()
     assert text.startswith("Failed:") and "\n" not in text.strip(), text
     assert known.read_text() == ""
+
+
+def test_a_new_profile_and_the_command_line_use_the_same_remote_folder():
+    """A profile put runs under ~/omniopt-runs, `submit` under ~/omniopt-desktop: the same
+    study submitted both ways landed in two places and set up two environments."""
+    from omniopt_desktop.cli import build_parser
+    from omniopt_desktop.cluster.remote_env import EnvConfig
+    from omniopt_desktop.gui.settings import ClusterProfile
+
+    args = build_parser().parse_args(["submit", "s.toml", "--host", "h"])
+    assert ClusterProfile("p", "h").remote_base == args.remote_base == EnvConfig().base

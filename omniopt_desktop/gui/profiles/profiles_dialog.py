@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ...cluster.defaults import DEFAULT_REMOTE_BASE
 from ..settings import AppSettings, ClusterProfile
 from ..tasks import TaskRunner, TaskState
 from .prompts import GuiPrompts
@@ -159,7 +160,7 @@ class ProfilesDialog(QDialog):
         )
         self.remote_base = QLineEdit()
         self.remote_base.setObjectName("profile_remote_base")
-        self.remote_base.setPlaceholderText("~/omniopt-runs")
+        self.remote_base.setPlaceholderText(DEFAULT_REMOTE_BASE)
         self.remote_base.setToolTip("Folder on the cluster where run folders are created")
         self.env_setup = QPlainTextEdit()
         self.env_setup.setObjectName("profile_env_setup")
@@ -275,7 +276,7 @@ class ProfilesDialog(QDialog):
             old,
             name=name,
             host=self.host.currentText().strip(),
-            remote_base=self.remote_base.text().strip() or "~/omniopt-runs",
+            remote_base=self.remote_base.text().strip() or DEFAULT_REMOTE_BASE,
             env_setup=tuple(
                 line.rstrip() for line in self.env_setup.toPlainText().splitlines() if line.strip()
             ),

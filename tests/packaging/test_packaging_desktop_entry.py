@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import shlex
 import shutil
 import struct
 import subprocess
@@ -71,3 +72,42 @@ def test_icon_exists_in_standard_sizes_and_as_svg():
     svg = ET.parse(icons / f"{name}.svg").getroot()
     x, y, w, h = (float(v) for v in svg.attrib["viewBox"].split())
     assert w == h, "the scalable icon must be square"
+
+
+@pytest.mark.slow
+def test_bundle_installs_its_menu_entry_for_the_user(bundle, tmp_path):
+    """``install-desktop-entry.sh`` beside the executable, run from a folder whose path holds a
+    space, as a user without root: a valid entry that starts this bundle, the icons, a link on
+    the PATH; run twice it changes nothing; ``--remove`` takes it all away."""
+    home, apps = tmp_path / "home", tmp_path / "My Apps"
+    home.mkdir()
+    apps.mkdir()
+    (apps / "omniopt-desktop").symlink_to(bundle.parent)  # the bundle, as if unpacked there
+    script = apps / "omniopt-desktop" / "install-desktop-entry.sh"
+    env = {"HOME": str(home), "PATH": "/usr/bin:/bin"}
+    for _ in range(2):
+        proc = subprocess.run([str(script)], env=env, capture_output=True, text=True)
+        assert proc.returncode == 0 and not proc.stderr, proc.stderr
+    data = home / ".local" / "share"
+    installed = data / "applications" / "omniopt-desktop.desktop"
+    if shutil.which("desktop-file-validate"):
+        check = subprocess.run(["desktop-file-validate", str(installed)], capture_output=True)
+        assert check.returncode == 0 and not check.stdout.strip(), check.stdout
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.optionxform = str
+    parser.read(installed)
+    command = shlex.split(parser["Desktop Entry"]["Exec"])
+    assert command[0] == str(apps / "omniopt-desktop" / "omniopt-desktop") and command[1] == "%f"
+    for argv in ([command[0]], ["omniopt-desktop"]):  # the menu's command, and on the PATH
+        env_path = dict(env, PATH=f"{home / '.local' / 'bin'}:/usr/bin:/bin")
+        out = subprocess.run([*argv, "--version"], env=env_path, capture_output=True, text=True)
+        assert out.returncode == 0 and out.stdout.startswith("omniopt-desktop "), out
+    icons = data / "icons" / "hicolor"
+    assert _png_size(icons / "256x256" / "apps" / "omniopt-desktop.png") == (256, 256)
+    assert _png_size(icons / "64x64" / "apps" / "omniopt-desktop.png") == (64, 64)
+    assert (icons / "scalable" / "apps" / "omniopt-desktop.svg").is_file()
+
+    proc = subprocess.run([str(script), "--remove"], env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    left = [p for p in home.rglob("*") if p.is_file() or p.is_symlink()]
+    assert [p.name for p in left] in ([], ["mimeinfo.cache"]), left

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from support.bundle import ROOT, folder_size, make_study_db, offscreen_env
 
+from omniopt_desktop.cluster.remote_env import engine_files
+
 pytestmark = pytest.mark.slow
 
 
@@ -44,6 +46,11 @@ def test_wheel_contains_package_resources_and_examples(tmp_path):
     assert (
         "omniopt-desktop = omniopt_desktop.cli:main" in zipfile.ZipFile(wheel).read(meta).decode()
     )
+    # a pip install ships the engine modules of this checkout to the cluster, no more (a stale
+    # build/lib can add a module deleted here), so it shares the engine folder with a bundle
+    zipfile.ZipFile(wheel).extractall(tmp_path / "installed")
+    installed = engine_files(tmp_path / "installed" / "omniopt_desktop")
+    assert [name for name, _ in installed] == [name for name, _ in engine_files()]
 
 
 def _check_image(path: Path, min_width: int, min_height: int) -> None:

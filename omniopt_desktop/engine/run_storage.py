@@ -1,0 +1,66 @@
+"""One storage per run folder: a run started again must use the storage its trials are in.
+
+A run folder started with ``--storage journal`` and run again without it opened a new, empty
+``study.db`` beside the journal: a second study began at trial 0 and wrote over the first
+one's trial folders. :func:`check_run_storage` refuses that with one line saying which
+storage the folder holds and how to resume it. Moving a run folder is fine: file storages are
+compared by kind (``study.db`` / ``study.journal`` in the folder), not by path.
+
+Python 3.9+, stdlib only.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Optional
+
+from ..errors import OmniOptError
+from ..study import run_layout as L
+from .run_files import read_frozen
+
+
+def _kind(run_dir: str, url: str) -> str:
+    """'sqlite' / 'journal' for the run folder's own files, else the URL itself."""
+    for kind in ("sqlite", "journal"):
+        if url == L.storage_url(run_dir, kind):
+            return kind
+    if url.startswith(("sqlite:///", "journal:///")):
+        name = os.path.basename(url.split(":///", 1)[1])
+        if name in (L.SQLITE_DB, L.JOURNAL_FILE):  # the folder was moved since
+            return "sqlite" if name == L.SQLITE_DB else "journal"
+    return url
+
+
+def _has_trials_in(run_dir: str, kind: str) -> bool:
+    if kind == "sqlite":
+        path = os.path.join(run_dir, L.SQLITE_DB)
+    elif kind == "journal":
+        path = os.path.join(run_dir, L.JOURNAL_FILE)
+    else:
+        return True  # a database server: the frozen study says the run used it
+    try:
+        return os.path.getsize(path) > 0
+    except OSError:
+        return False
+
+
+def check_run_storage(run_dir: str, url: str) -> None:
+    """Raise :class:`OmniOptError` when ``run_dir``'s earlier run kept its trials elsewhere."""
+    run_dir = os.path.abspath(run_dir)
+    old_url: Optional[str] = read_frozen(run_dir).get("run", {}).get("storage")
+    if not old_url:
+        return
+    old, new = _kind(run_dir, old_url), _kind(run_dir, url)
+    if old == new or not _has_trials_in(run_dir, old):
+        return
+    if old in ("sqlite", "journal"):
+        where = L.SQLITE_DB if old == "sqlite" else L.JOURNAL_FILE
+        how = f'--storage {old} (or storage = "{old}" in the study file)'
+    else:
+        where, how = old_url, f"--storage {old_url}"
+    shown = {"sqlite": L.SQLITE_DB, "journal": L.JOURNAL_FILE}.get(new, new)
+    raise OmniOptError(
+        f"run folder {run_dir} holds its trials in {where}; this run would start a second "
+        f"study in {shown} and write over their trial folders: resume it with {how}, or "
+        "choose another run folder (--run-dir)"
+    )

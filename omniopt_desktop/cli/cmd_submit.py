@@ -14,7 +14,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from ..cluster.commands import CommandRunner, LocalRunner
@@ -126,8 +126,10 @@ def submit_study(
     cancelled: Callable[[], bool] | None = None,
     controller_interval: float = 10.0,
     registry: Registry | None = None,
+    connection: tuple[CommandRunner, FileTransfer] | None = None,
 ) -> RunRecord:
-    """Submit ``study`` to ``host``; returns the registered run (the GUI calls this too)."""
+    """Submit ``study`` to ``host``; returns the registered run (the GUI calls this too, with
+    the ``connection`` (runner, transfer) of its open session to the host)."""
 
     def progress(step: str, fraction: float) -> None:
         if cancelled and cancelled():
@@ -149,7 +151,8 @@ def submit_study(
         ssh_config=ssh_config,
         controller_interval=controller_interval,
     )
-    with connect(host, ssh_config, callbacks) as (runner, transfer):
+    opened = nullcontext(connection) if connection else connect(host, ssh_config, callbacks)
+    with opened as (runner, transfer):
         runs = ClusterRuns(runner, profile, registry or Registry(), transfer, progress)
         return runs.submit(study, study_path)
 

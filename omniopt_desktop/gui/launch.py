@@ -3,6 +3,10 @@
 Each launch is a task on the window's TaskRunner with a TaskProgressDialog; the runs list
 shows the run while it goes. The window's study must be valid (the actions are disabled
 otherwise) and is saved first, so the run folder gets the file as it is on screen.
+
+Every remote operation (submit, partitions, fetch, cancel) runs over the app's one SSH session
+to the cluster (:class:`~.session_pool.SessionPool`, shared with the runs list's polls), so a
+one-time code is asked once per app session per cluster (:func:`on_cluster`).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from PySide6.QtWidgets import QInputDialog
 from ..study import run_layout as L
 from .progress_dialog import TaskProgressDialog
 from .runs_list import RunRow
+from .session_pool import on_cluster
 from .tasks import TaskHandle, TaskState
 
 if TYPE_CHECKING:
     from .main_window import MainWindow
+    from .session_pool import SessionPool
 
 
 def _saved_then(window: MainWindow, then: Any) -> None:
@@ -208,23 +214,36 @@ def launch_cluster(window: MainWindow, profile_name: str) -> TaskHandle | None:
     prompts = GuiPrompts(window)
     study = doc.study.copy()
     study_path = doc.path
+    pool = session_pool(window)
 
     def submit(state: TaskState) -> Any:
         prompts.bind(state)
-        state.set_progress(None, f"Connecting to {profile.host}…")
-        return api.submit_study(
-            study,
-            study_path,
-            host=profile.host,
-            remote_base=profile.remote_base,
-            env_setup=list(profile.env_setup),
-            python=profile.python or "python3",
-            wheelhouse=profile.wheelhouse or None,
-            slurm_setup=profile.slurm_setup,
-            ssh_config=profile.ssh_config,
-            callbacks=prompts,
-            on_progress=lambda text: state.set_progress(None, text),
-            cancelled=lambda: state.cancelled,
+        created: list[str] = []  # a run folder exists: a lost connection is not retried
+
+        def progress(text: str) -> None:
+            if "run folder" in text:
+                created.append(text)
+            state.set_progress(None, text)
+
+        def work(conn: Any) -> Any:
+            return api.submit_study(
+                study,
+                study_path,
+                host=profile.host,
+                remote_base=profile.remote_base,
+                env_setup=list(profile.env_setup),
+                python=profile.python or "python3",
+                wheelhouse=profile.wheelhouse or None,
+                slurm_setup=profile.slurm_setup,
+                ssh_config=profile.ssh_config,
+                callbacks=prompts,
+                on_progress=progress,
+                cancelled=lambda: state.cancelled,
+                connection=(conn.runner, conn.transfer),
+            )
+
+        return on_cluster(
+            pool, profile.host, profile.ssh_config, prompts, state, work, lambda: not created
         )
 
     handle = window.tasks.submit(submit, name=f"submitting {study.name} to {profile.host}")
@@ -275,10 +294,11 @@ def load_partitions(window: MainWindow, profile_name: str | None = None) -> Task
     if profile is None:
         return None
     prompts = GuiPrompts(window)
+    pool = session_pool(window)
 
     def query(state: TaskState) -> Any:
         prompts.bind(state)
-        return fetch_partitions(profile, prompts, state)
+        return fetch_partitions(pool, profile, prompts, state)
 
     panel = window.editor.resources_panel
     panel.load_button.setEnabled(False)
@@ -290,35 +310,41 @@ def load_partitions(window: MainWindow, profile_name: str | None = None) -> Task
     return handle
 
 
-def fetch_partitions(profile: Any, callbacks: Any, state: TaskState) -> list:
-    """Connect to the profile's host and list its SLURM partitions (worker thread)."""
-    from ..cli.cmd_submit import connect
+def fetch_partitions(pool: SessionPool, profile: Any, callbacks: Any, state: TaskState) -> list:
+    """The SLURM partitions of the profile's cluster (worker thread)."""
     from ..cluster.partitions import list_partitions
 
-    state.set_progress(None, f"Connecting to {profile.host}…")
-    with connect(profile.host, profile.ssh_config, callbacks) as (runner, _transfer):
-        state.check_cancelled()
-        return list_partitions(runner, profile.slurm_setup)
+    return on_cluster(
+        pool,
+        profile.host,
+        profile.ssh_config,
+        callbacks,
+        state,
+        lambda conn: list_partitions(conn.runner, profile.slurm_setup),
+    )
 
 
 # -- remote runs -------------------------------------------------------------------------------
-def _with_cluster_runs(record: Any, prompts: Any, state: TaskState, work: Any) -> Any:
-    """Connect to a registered run's host and call ``work(runs)`` (worker thread)."""
-    from ..cli.cmd_submit import connect
-    from ..cluster.registry import Registry
-    from ..cluster.runs import ClusterProfile as RunsProfile
-    from ..cluster.runs import ClusterRuns
+def session_pool(window: MainWindow) -> SessionPool:
+    """The app's SSH sessions, one per cluster (owned by the runs list's :class:`LiveRuns`)."""
+    return window.runs.live.pool
 
-    state.set_progress(None, f"Connecting to {record.host}…")
-    profile = RunsProfile(
-        host=record.host, slurm_prefix=record.slurm_prefix, ssh_config=record.ssh_config
-    )
-    with connect(record.host, record.ssh_config, prompts) as (runner, transfer):
-        state.check_cancelled()
-        runs = ClusterRuns(
-            runner, profile, Registry(), transfer, lambda text, f: state.set_progress(f, text)
+
+def _with_cluster_runs(
+    pool: SessionPool, record: Any, prompts: Any, state: TaskState, work: Any
+) -> Any:
+    """``work(runs)`` with a :class:`ClusterRuns` on a registered run's cluster (worker thread)."""
+    from ..cluster.registry import Registry
+    from ..cluster.runs import ClusterRuns
+    from .session_pool import runs_profile
+
+    def run(conn: Any) -> Any:
+        progress = lambda text, f: state.set_progress(f, text)  # noqa: E731
+        return work(
+            ClusterRuns(conn.runner, runs_profile(record), Registry(), conn.transfer, progress)
         )
-        return work(runs)
+
+    return on_cluster(pool, record.host, record.ssh_config, prompts, state, run)
 
 
 def cancel_remote_run(window: MainWindow, run_id: str) -> TaskHandle:
@@ -326,11 +352,12 @@ def cancel_remote_run(window: MainWindow, run_id: str) -> TaskHandle:
     from .profiles.prompts import GuiPrompts
 
     prompts = GuiPrompts(window)
+    pool = session_pool(window)
 
     def cancel(state: TaskState) -> Any:
         prompts.bind(state)
         record = Registry().get(run_id)
-        return _with_cluster_runs(record, prompts, state, lambda runs: runs.cancel(record))
+        return _with_cluster_runs(pool, record, prompts, state, lambda runs: runs.cancel(record))
 
     handle = window.tasks.submit(cancel, name=f"cancelling {run_id}", channel=f"remote:{run_id}")
     handle.succeeded.connect(lambda _r: window.runs.mark(run_id, state="cancelled"))
@@ -348,13 +375,14 @@ def fetch_remote_run(
     from .profiles.prompts import GuiPrompts
 
     prompts = GuiPrompts(window)
+    pool = session_pool(window)
 
     def fetch(state: TaskState) -> str:
         prompts.bind(state)
         record = Registry().get(run_id)
         dest = default_dest(record.run_id)
         return _with_cluster_runs(
-            record, prompts, state, lambda runs: runs.fetch(record, dest, logs=logs)
+            pool, record, prompts, state, lambda runs: runs.fetch(record, dest, logs=logs)
         )
 
     handle = window.tasks.submit(fetch, name=f"fetching {run_id}", channel=f"remote:{run_id}")

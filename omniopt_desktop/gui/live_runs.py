@@ -11,8 +11,9 @@ changed ones of each poll.
 
 A monitor window reads one trial's files from the run folder on demand
 (:meth:`RunPoller.trial_files`, on the table's thread) over the same session, connecting again
-when the session was closed or lost. Sessions of clusters without an active poller or an open
-monitor window are closed.
+when the session was closed or lost. The sessions stay open while the app runs (Submit, Fetch
+and Cancel use them too, so a one-time code is typed once per cluster) and are closed with the
+main window (:meth:`LiveRuns.close`).
 """
 
 from __future__ import annotations
@@ -274,15 +275,11 @@ class RunPoller(QObject):
         from ..cli.cmd_submit import _remote
 
         record = self.record
-        session = self.pool.session(record.host, record.ssh_config)
-        if session is None or not session.transport_is_active():
-            prompts = self._prompts or _remote("callbacks").NoPrompts()
-            try:
-                self.pool.runs_for(record, prompts)
-            except Exception as e:  # noqa: BLE001 - one line for the trial table
-                raise RemoteError(f"cannot connect to {record.host}: {_one_line(e)}") from e
-            session = self.pool.session(record.host, record.ssh_config)
-        return session
+        prompts = self._prompts or _remote("callbacks").NoPrompts()
+        try:
+            return self.pool.connection(record.host, record.ssh_config, prompts).session
+        except Exception as e:  # noqa: BLE001 - one line for the trial table
+            raise RemoteError(f"cannot connect to {record.host}: {_one_line(e)}") from e
 
 
 def _dialog_parent(obj: QObject) -> Any:
@@ -301,7 +298,8 @@ def _one_line(e: BaseException | None) -> str:
 
 
 class LiveRuns(QObject):
-    """The pollers of the app (one per run id) and their shared session pool."""
+    """The pollers of the app (one per run id) and the app's session pool (one SSH session per
+    cluster, used by the pollers and by :mod:`.launch`'s Submit, Fetch, Cancel, partitions)."""
 
     def __init__(
         self,
@@ -328,30 +326,14 @@ class LiveRuns(QObject):
                 record, self.tasks, self.pool, self.open_runs, self.interval, self.max_interval,
                 self,
             )  # fmt: skip
-            p.polling_changed.connect(lambda _on: self._release_idle_sessions())
-            p.unsubscribed.connect(self._release_idle_sessions)
             self.pollers[record.run_id] = p
         return p
 
     def get(self, run_id: str) -> RunPoller | None:
         return self.pollers.get(run_id)
 
-    def _release_idle_sessions(self) -> None:
-        """Close the session of a cluster that no poller and no monitor window (which reads
-        trial files) uses any more (off the GUI thread)."""
-        busy = {
-            (p.record.host, p.record.ssh_config)
-            for p in self.pollers.values()
-            if p.active or p.watched
-        }
-        idle = [k for k in self.pool.keys() if k not in busy]
-        if idle:
-            threading.Thread(
-                target=lambda: [self.pool.close(*k) for k in idle], daemon=True,
-                name="close idle ssh sessions",
-            ).start()  # fmt: skip
-
     def close(self) -> None:
+        """Stop polling and close the sessions (the app or its main window is closing)."""
         for p in self.pollers.values():
             p.stop()
         self.pool.close_all()

@@ -658,4 +658,5 @@ class MainWindow(QMainWindow):
         self.save_layout()
         self.tasks.cancel_all()
         self.child_windows.close_all()  # the monitor and analysis windows go with the app
+        self.runs.live.close()  # the SSH sessions of the clusters (one per cluster)
         event.accept()

@@ -69,3 +69,24 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     except KeyboardInterrupt:
         print("omniopt-desktop: interrupted", file=sys.stderr)
         return 130
+    except OSError as e:  # a path the user gave cannot be written or read: one line, no traceback
+        print(f"omniopt-desktop: error: {_os_error(e)}", file=sys.stderr)
+        return 1
+
+
+def _os_error(e: OSError) -> str:
+    """``<path>: <reason>``; a temporary file's missing folder is named as the folder."""
+    import errno
+    import os
+
+    name = os.fsdecode(e.filename) if e.filename is not None else ""
+    reason = e.strerror or str(e)
+    folder = os.path.dirname(name)
+    if e.errno == errno.ENOENT and folder and not os.path.isdir(folder):
+        return f"{folder}: no such folder; create it first or choose another path"
+    base = os.path.basename(name)
+    if base.startswith(".") and "tmp" in base:  # a file written whole through a temporary one
+        name = f"{folder} (writing a file there)"
+    if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return f"{name}: {reason}; choose a path you can write to"
+    return f"{name}: {reason}" if name else reason

@@ -69,8 +69,14 @@ def detect_kind(path: str) -> str:
     stripped = head.lstrip()
     if stripped.startswith(b"{") or not head:
         return "journal"  # the decoder says precisely what is wrong, if anything
+    if path.endswith(".toml"):
+        raise AnalysisError(
+            f"{path} is a study file, not its results: run it (omniopt-desktop run {path}), "
+            "then open its run folder runs/<study name>"
+        )
     raise AnalysisError(
-        f"{path}: not an Optuna study (neither an SQLite database nor a journal file)"
+        f"{path}: not an Optuna study (neither an SQLite database nor a journal file); "
+        "open the study.db or study.journal of a run, or the run folder"
     )
 
 
@@ -83,8 +89,11 @@ def find_result_file(path: str) -> str:
             candidate = os.path.join(path, name)
             if os.path.exists(candidate):
                 return candidate
+        hint = ""
+        if os.path.exists(os.path.join(path, "results.csv")):
+            hint = " (an OmniOpt2 run folder: its results.csv is no Optuna study)"
         raise AnalysisError(
-            f"{path}: no {run_layout.SQLITE_DB} or {run_layout.JOURNAL_FILE} in this folder"
+            f"{path}: no {run_layout.SQLITE_DB} or {run_layout.JOURNAL_FILE} in this folder{hint}"
         )
     return path
 

@@ -114,7 +114,10 @@ def validate_mapping(
                     continue
                 expected = type_problem(spec[k][0], v)
                 if expected:
-                    c.add(base + (k,), f"{label}: '{k}' must be {expected}, not {v!r}")
+                    c.add(
+                        base + (k,),
+                        f"{label}: '{k}' must be {expected}, not {v!r}{_unquote_hint(k, v, spec[k][0])}",
+                    )
     return c.issues
 
 
@@ -443,3 +446,26 @@ def grid_points(s: Study) -> Optional[int]:
     except (TypeError, ValueError):
         return None
     return total if total >= 1 else None
+
+
+def _unquote_hint(key: str, value: Any, kind: str) -> str:
+    """``; write it without quotes: n_trials = 50`` when the quoted text would fit."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()
+    if kind == "list" and "," in text:
+        items = ", ".join(f'"{w.strip()}"' for w in text.split(",") if w.strip())
+        return f"; write {key} = [{items}]"
+    plain: Any = {"true": True, "false": False}.get(text.lower())
+    if plain is None:
+        try:
+            plain = int(text)
+        except ValueError:
+            try:
+                plain = float(text)
+            except ValueError:
+                return ""
+    if type_problem(kind, plain) is not None:
+        return ""
+    shown = str(plain).lower() if isinstance(plain, bool) else text
+    return f"; write it without quotes: {key} = {shown}"

@@ -87,7 +87,7 @@ def test_base_is_valid():
         (
             "high = 8",
             'high = "8"',
-            "study.toml:18: parameter 'n': 'high' must be a number, not '8'",
+            "study.toml:18: parameter 'n': 'high' must be a number, not '8'; write it without quotes: high = 8",
         ),
         ("n_trials = 10", "n_trials = 0", "study.toml:3: [study]: n_trials (0) must be 1 or more"),
         (

@@ -1,0 +1,61 @@
+"""Values written in quotes that would fit without them: the error shows the line to write
+('log' must be true or false, not 'true' read like a contradiction)."""
+
+from __future__ import annotations
+
+import pytest
+
+from omniopt_desktop.study.toml_io import loads_study
+
+TEXT = """[study]
+name = "s"
+n_trials = {n}
+[program]
+command = "./run %(x) %(c)"
+[[parameter]]
+name = "x"
+type = "float"
+low = {low}
+high = 1
+log = {log}
+[[parameter]]
+name = "c"
+type = "choice"
+values = {values}
+"""
+GOOD = {"n": "5", "low": "0.1", "log": "false", "values": '["a", "b"]'}
+
+
+def messages(**bad) -> list[str]:
+    return [str(i) for i in loads_study(TEXT.format(**{**GOOD, **bad})).all_issues()]
+
+
+@pytest.mark.parametrize(
+    "bad, expected",
+    [
+        (
+            {"n": '"50"'},
+            "'n_trials' must be a whole number, not '50'; write it without quotes: n_trials = 50",
+        ),
+        (
+            {"log": '"true"'},
+            "'log' must be true or false, not 'true'; write it without quotes: log = true",
+        ),
+        (
+            {"low": '"1e-3"'},
+            "'low' must be a number, not '1e-3'; write it without quotes: low = 1e-3",
+        ),
+        (
+            {"values": '"a, b"'},
+            "'values' must be a list [ ... ], not 'a, b'; write values = [\"a\", \"b\"]",
+        ),
+    ],
+)
+def test_quoted_value_gets_the_line_to_write(bad, expected):
+    got = messages(**bad)
+    assert len(got) == 1 and got[0].endswith(expected), got
+
+
+def test_text_that_is_no_number_gets_no_hint():
+    (msg,) = messages(n='"many"')
+    assert msg.endswith("'n_trials' must be a whole number, not 'many'")

@@ -15,6 +15,7 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Tuple
 from ..errors import ExpressionError, StudyFileError
 from .durations import parse_duration
 from .expressions import compile_expression
+from .hints import grid_points, name_hint, unquote_hint
 from .model import SAMPLERS, SCHEMA_VERSION, Direction, ParamType, Study
 from .schema import ARRAY_SECTIONS, SECTIONS, TOP_LEVEL, did_you_mean, type_problem
 from .template import placeholders
@@ -116,7 +117,7 @@ def validate_mapping(
                 if expected:
                     c.add(
                         base + (k,),
-                        f"{label}: '{k}' must be {expected}, not {v!r}{_unquote_hint(k, v, spec[k][0])}",
+                        f"{label}: '{k}' must be {expected}, not {v!r}{unquote_hint(k, v, spec[k][0])}",
                     )
     return c.issues
 
@@ -238,7 +239,7 @@ def _check_parameters(s: Study, c: _Collector) -> None:
             c.add(
                 ("parameter", i, "name"),
                 f"{label}: name must start with a letter or '_' and hold only letters, digits and "
-                f"'_' (ASCII: it becomes %(name) and OMNIOPT_PARAM_name){_name_hint(p.name)}",
+                f"'_' (ASCII: it becomes %(name) and OMNIOPT_PARAM_name){name_hint(p.name)}",
             )
         elif p.name in names:
             c.add(
@@ -418,54 +419,3 @@ def _is_int(v: Any) -> bool:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, (int, float)) and not isinstance(v, bool)
-
-
-def _name_hint(name: object) -> str:
-    """``; e.g. 'my_param'`` for 'my-param', or nothing when no plain name is near."""
-    if not isinstance(name, str):
-        return ""
-    fixed = re.sub(r"[^A-Za-z0-9_]", "_", name)
-    if fixed[:1].isdigit():
-        fixed = "_" + fixed
-    return f"; e.g. '{fixed}'" if _NAME.match(fixed) and fixed.strip("_") else ""
-
-
-def grid_points(s: Study) -> Optional[int]:
-    """How many points the grid sampler's grid has (as engine.space builds it); None if unknown."""
-    total = 1
-    try:
-        for p in s.parameters:
-            if p.type is ParamType.CHOICE:
-                total *= len(p.values)
-            elif p.type is ParamType.INT:
-                total *= len(range(int(p.low), int(p.high) + 1, int(p.step or 1)))  # type: ignore[arg-type]
-            elif p.type is ParamType.FLOAT:
-                if not p.step or p.step <= 0:
-                    return None
-                total *= int(round((float(p.high) - float(p.low)) / float(p.step))) + 1  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return None
-    return total if total >= 1 else None
-
-
-def _unquote_hint(key: str, value: Any, kind: str) -> str:
-    """``; write it without quotes: n_trials = 50`` when the quoted text would fit."""
-    if not isinstance(value, str):
-        return ""
-    text = value.strip()
-    if kind == "list" and "," in text:
-        items = ", ".join(f'"{w.strip()}"' for w in text.split(",") if w.strip())
-        return f"; write {key} = [{items}]"
-    plain: Any = {"true": True, "false": False}.get(text.lower())
-    if plain is None:
-        try:
-            plain = int(text)
-        except ValueError:
-            try:
-                plain = float(text)
-            except ValueError:
-                return ""
-    if type_problem(kind, plain) is not None:
-        return ""
-    shown = str(plain).lower() if isinstance(plain, bool) else text
-    return f"; write it without quotes: {key} = {shown}"

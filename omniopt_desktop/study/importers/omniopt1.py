@@ -15,8 +15,8 @@ import os
 import re
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
+from ..hints import grid_points
 from ..model import Direction, Objective, ParamType, Program, Resources, Study
-from ..validate import grid_points
 from .common import (
     ImportResult,
     ImportSourceError,

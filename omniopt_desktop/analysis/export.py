@@ -19,6 +19,7 @@ from typing import IO, Any, Iterator, List, Optional
 import numpy as np
 
 from ..study import trial_attrs as A
+from ..study.file_modes import share_like_open
 from ..study.template import format_value
 from .columns import TrialColumns, TrialState
 
@@ -166,6 +167,7 @@ def export_csv(cols: TrialColumns, path: str) -> int:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
     try:
+        share_like_open(fd, path)
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
             n = write_csv(cols, f)
         os.replace(tmp, path)

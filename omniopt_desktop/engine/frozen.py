@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional, Tuple
 
 from ..errors import StudyFileError
 from ..study import run_layout as L
+from ..study.file_modes import share_like_open
 from ..study.model import Study
 
 
@@ -24,6 +25,7 @@ def write_json_atomic(path: str, data: Any, compact: bool = False) -> None:
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
     try:
+        share_like_open(fd, path)
         with os.fdopen(fd, "w") as f:
             if compact:
                 json.dump(data, f, separators=(",", ":"), default=str)

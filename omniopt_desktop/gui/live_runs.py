@@ -37,6 +37,7 @@ from .tasks import TaskHandle, TaskRunner, TaskState
 POLL_INTERVAL = 2.0  # seconds, after a poll with news
 MAX_INTERVAL = 30.0  # the back-off's cap (nothing changes, or the cluster does not answer)
 LIVE_STATES = ("submitted",)  # registry states of runs worth polling
+CLOSE_WAIT = 1.0  # seconds the closing window waits for its SSH sessions to close
 
 OpenRuns = Callable[[RunRecord, Any], ClusterRuns]
 
@@ -336,4 +337,6 @@ class LiveRuns(QObject):
         """Stop polling and close the sessions (the app or its main window is closing)."""
         for p in self.pollers.values():
             p.stop()
-        self.pool.close_all()
+        closing = self.pool.close_all(background=True)
+        if closing is not None:
+            closing.join(CLOSE_WAIT)  # a clean goodbye, but never a hang of the GUI

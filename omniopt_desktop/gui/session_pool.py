@@ -174,14 +174,25 @@ class SessionPool:
         if entry and entry.session is not None:
             entry.session.close()
 
-    def close_all(self) -> None:
-        """Close every session; later requests are refused (the app is closing)."""
+    def close_all(self, background: bool = False) -> threading.Thread | None:
+        """Close every session; later requests are refused (the app is closing). With
+        ``background`` the sessions are closed on a thread that is returned (closing sends
+        on the socket, which a frozen network could block)."""
         with self._lock:
             entries, self._entries = list(self._entries.values()), {}
             self._closed = True
-        for entry in entries:
-            if entry.session is not None:
-                entry.session.close()
+        sessions = [e.session for e in entries if e.session is not None]
+
+        def close() -> None:
+            for session in sessions:
+                session.close()
+
+        if not background:
+            close()
+            return None
+        thread = threading.Thread(target=close, daemon=True, name="close ssh sessions")
+        thread.start()
+        return thread
 
 
 def on_cluster(

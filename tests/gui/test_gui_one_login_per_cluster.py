@@ -151,6 +151,7 @@ def test_gui_operations_share_one_login_and_reconnect_once(
         assert "Connecting to oo-target: the open session is used" in messages
         assert (logins(server), len(asked)) == (1, 1)
         assert [t.text() for t in _steps(window.run_dialog)][0].startswith("✓")
+        window.run_dialog.grab().save(str(tmp_path / "submit-over-the-open-session.png"))
 
         # -- Fetch snapshot once the first trial is done: still no second login -----------
         qtbot.waitUntil(lambda: _done_trials(run_dir) >= 1, timeout=WAIT_MS)
@@ -178,7 +179,7 @@ def test_gui_operations_share_one_login_and_reconnect_once(
 
         # -- closing the main window closes the session ----------------------------------
         window.close()
-        assert session.state.value == "closed"
+        qtbot.waitUntil(lambda: session.state.value == "closed", timeout=30_000)
         qtbot.waitUntil(lambda: not server.session_pids(), timeout=30_000)
     finally:
         if run_id:

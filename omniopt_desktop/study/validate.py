@@ -393,6 +393,14 @@ def _check_resources(s: Study, c: _Collector) -> None:
             parse_duration(r.time)
         except ValueError as e:
             c.add(("resources", "time"), f"[resources]: time {e}")
+        else:
+            bare = str(r.time).strip()
+            if re.fullmatch(r"\d+(?:\.\d+)?", bare):
+                c.add(
+                    ("resources", "time"),
+                    f"[resources]: time {bare} has no unit; SLURM and OmniOpt2 read it as "
+                    f'minutes, a duration here as seconds: write time = "{bare}m" (or "{bare}s")',
+                )
     if r.mem not in (None, "") and not _MEM.match(str(r.mem)):
         c.add(
             ("resources", "mem"),

@@ -59,3 +59,32 @@ def test_quoted_value_gets_the_line_to_write(bad, expected):
 def test_text_that_is_no_number_gets_no_hint():
     (msg,) = messages(n='"many"')
     assert msg.endswith("'n_trials' must be a whole number, not 'many'")
+
+
+RESOURCES = """[study]
+name = "s"
+[program]
+command = "./run %(x)"
+[[parameter]]
+name = "x"
+type = "float"
+low = 0
+high = 1
+[resources]
+time = {time}
+"""
+
+
+@pytest.mark.parametrize("time", ["60", '"90"', "2.5"])
+def test_slurm_time_without_unit_asks_for_one(time):
+    bare = time.strip('"')
+    (msg,) = [str(i) for i in loads_study(RESOURCES.format(time=time)).all_issues()]
+    assert msg == (
+        f"study.toml:11: [resources]: time {bare} has no unit; SLURM and OmniOpt2 read it as "
+        f'minutes, a duration here as seconds: write time = "{bare}m" (or "{bare}s")'
+    )
+
+
+@pytest.mark.parametrize("time", ['"60m"', '"02:00:00"', '"1-00:00:00"', '"90s"'])
+def test_slurm_time_with_unit_is_fine(time):
+    assert loads_study(RESOURCES.format(time=time)).all_issues() == []

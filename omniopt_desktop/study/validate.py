@@ -406,6 +406,12 @@ def _check_resources(s: Study, c: _Collector) -> None:
             ("resources", "mem"),
             f'[resources]: mem {r.mem!r} must look like "8G", "500M" or a number of megabytes',
         )
+    elif re.fullmatch(r"\d+(?:\.\d+)?", str(r.mem).strip()) and float(r.mem) < 100:
+        c.add(  # OmniOpt2's --mem_gb=4 written as mem = 4: four megabytes per job
+            ("resources", "mem"),
+            f"[resources]: mem {r.mem} means {r.mem} megabytes (a number without unit is "
+            f'megabytes, as in SLURM), too little for a worker; write mem = "{r.mem}G"',
+        )
     for i, line in enumerate(r.extra_sbatch):
         if not isinstance(line, str) or "\n" in line:
             c.add(

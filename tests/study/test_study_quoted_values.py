@@ -88,3 +88,17 @@ def test_slurm_time_without_unit_asks_for_one(time):
 @pytest.mark.parametrize("time", ['"60m"', '"02:00:00"', '"1-00:00:00"', '"90s"'])
 def test_slurm_time_with_unit_is_fine(time):
     assert loads_study(RESOURCES.format(time=time)).all_issues() == []
+
+
+@pytest.mark.parametrize("mem", ["4", '"16"'])
+def test_mem_in_gigabytes_habit_is_caught(mem):
+    text = RESOURCES.replace("time = {time}", f"mem = {mem}")
+    (msg,) = [str(i) for i in loads_study(text).all_issues()]
+    bare = mem.strip('"')
+    assert msg.endswith(f'too little for a worker; write mem = "{bare}G"')
+
+
+@pytest.mark.parametrize("mem", ["4000", '"8G"', '"500M"'])
+def test_mem_with_unit_or_megabytes_is_fine(mem):
+    text = RESOURCES.replace("time = {time}", f"mem = {mem}")
+    assert loads_study(text).all_issues() == []

@@ -594,13 +594,13 @@ class MainWindow(QMainWindow):
             start_local_run(self)
 
     def submit_to_cluster(self) -> None:
-        from .launch import start_cluster_submission
+        from .cluster_launch import start_cluster_submission
 
         if self.doc is not None and self.doc.is_valid:
             start_cluster_submission(self)
 
     def load_partitions(self) -> None:
-        from .launch import load_partitions
+        from .cluster_launch import load_partitions
 
         load_partitions(self)
 
@@ -610,7 +610,7 @@ class MainWindow(QMainWindow):
         stop_run(self, key)
 
     def _fetch_run(self, run_id: str) -> None:
-        from .launch import fetch_remote_run
+        from .cluster_launch import fetch_remote_run
 
         fetch_remote_run(self, run_id)
 

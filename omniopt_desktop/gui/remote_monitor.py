@@ -197,7 +197,7 @@ def _escape(text: str) -> str:
 
 def open_remote_monitor(window: MainWindow, run_id: str) -> RemoteMonitorWindow | None:
     """The runs list's Open results for a cluster run that may still be going."""
-    from .launch import cancel_remote_run, fetch_remote_run
+    from .cluster_launch import cancel_remote_run, fetch_remote_run
 
     poller = window.runs.live_poller(run_id)
     if poller is None:

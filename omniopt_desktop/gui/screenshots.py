@@ -85,7 +85,7 @@ def cluster_shots(window: Any, settings: Any, out: str) -> list[str]:
     from ..remote.known_hosts import HostKeyInfo
     from ..remote.session import SessionInfo
     from .app import save_screenshot, settle, wait_for
-    from .launch import SUBMIT_STEPS, submit_step
+    from .cluster_launch import SUBMIT_STEPS, submit_step
     from .profiles.auth_dialogs import HostKeyDialog, InteractiveDialog, SecretDialog
     from .profiles.profiles_dialog import ProfilesDialog
     from .progress_dialog import TaskProgressDialog

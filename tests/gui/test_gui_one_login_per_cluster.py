@@ -31,7 +31,7 @@ from support.sshd import keygen
 
 from omniopt_desktop.cli import main as cli_main
 from omniopt_desktop.errors import RemoteError
-from omniopt_desktop.gui.launch import (
+from omniopt_desktop.gui.cluster_launch import (
     cancel_remote_run,
     fetch_remote_run,
     launch_cluster,

@@ -1,5 +1,5 @@
 """The profile's wheelhouse (a local folder of wheels for a cluster without internet) is edited
-in the profiles dialog and kept in the settings; the submission passes it on (gui/launch.py)."""
+in the profiles dialog and kept in the settings; the submission passes it on (gui/cluster_launch.py)."""
 
 from __future__ import annotations
 

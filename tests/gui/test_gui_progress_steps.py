@@ -6,7 +6,7 @@ from __future__ import annotations
 from support.gui_helpers import wait_task
 
 from omniopt_desktop.errors import ClusterError
-from omniopt_desktop.gui.launch import SUBMIT_STEPS, submit_step
+from omniopt_desktop.gui.cluster_launch import SUBMIT_STEPS, submit_step
 from omniopt_desktop.gui.progress_dialog import TaskProgressDialog
 
 

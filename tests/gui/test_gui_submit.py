@@ -17,7 +17,7 @@ from support.gui_helpers import wait_task
 from support.gui_probe import StallProbe
 
 from omniopt_desktop.cli import main as cli_main
-from omniopt_desktop.gui.launch import (
+from omniopt_desktop.gui.cluster_launch import (
     SUBMIT_STEPS,
     cancel_remote_run,
     launch_cluster,

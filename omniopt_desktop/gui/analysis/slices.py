@@ -9,8 +9,8 @@ import pyqtgraph as pg
 from PySide6.QtWidgets import QWidget
 
 from ...analysis import derived
-from .base import AnalysisView, add_drawn, new_rows
 from .axes import value_axes
+from .base import AnalysisView, add_drawn, new_rows
 from .model import AnalysisModel
 from .style import (
     BEST_COLOR,

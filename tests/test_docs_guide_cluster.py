@@ -103,14 +103,14 @@ def _ok(proc, command: str):
 
 
 def _checked(proc, command: str, fp: str):
-    """ssh-check's report. It exits 0 only when every tool works; this test cluster, like some
-    real ones, has no accounting storage, so sacct fails (the app needs only sbatch and squeue:
-    it falls back to squeue and scontrol, guide section 8)."""
+    """ssh-check's report. This test cluster, like some real ones, has no accounting storage, so
+    sacct fails; the check still passes (the app needs only sbatch and squeue: it falls back to
+    squeue and scontrol, guide section 8)."""
     out = proc.stdout
-    assert proc.returncode == 1, f"{command}\nexit {proc.returncode}\n{out}\n{proc.stderr}"
+    assert proc.returncode == 0, f"{command}\nexit {proc.returncode}\n{out}\n{proc.stderr}"
     assert f"host key: ssh-ed25519 {fp}" in out and "authenticated by: publickey" in out, out
     assert "python3: Python 3." in out and "sbatch: works" in out and "squeue: works" in out, out
-    assert "sacct: NOT WORKING" in out and "accounting storage is disabled" in out, out
+    assert "sacct: not available" in out and "accounting storage is disabled" in out, out
     return proc
 
 

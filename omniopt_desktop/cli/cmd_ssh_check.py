@@ -15,7 +15,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="connect to a cluster over SSH and check python3 and SLURM there",
         description="Connects to HOST (a ~/.ssh/config alias or user@host[:port]), shows its "
         "host key fingerprint and the login method, and checks uname, python3, sbatch, squeue "
-        "and sacct. Exit code 0 when all work.",
+        "and sacct. Exit code 0 when python3, sbatch and squeue work (sacct is optional).",
     )
     p.add_argument("host", metavar="HOST")
     p.add_argument(

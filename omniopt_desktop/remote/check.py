@@ -16,6 +16,7 @@ from .callbacks import AuthCallbacks
 from .session import Session, SessionInfo, SessionOptions
 
 TOOLS = ("sbatch", "squeue", "sacct")
+OPTIONAL = {"sacct"}  # job history; without accounting the app reads squeue and scontrol
 QUERIES = {
     "squeue": 'squeue -h -u "$(id -un)" -o %i 2>&1 >/dev/null',
     "sacct": "sacct -n -X -o JobID 2>&1 >/dev/null",
@@ -39,7 +40,8 @@ class CheckResult:
 
     @property
     def slurm_ok(self) -> bool:
-        return all(t.ok for t in self.tools)
+        """The tools a cluster run needs work (sacct is optional)."""
+        return all(t.ok for t in self.tools if t.name not in OPTIONAL)
 
     def lines(self) -> list[str]:
         i = self.info
@@ -51,7 +53,16 @@ class CheckResult:
             f"uname -a: {self.uname or '(no output)'}",
             f"python3: {self.python}",
         ]
-        out += [f"{t.name}: {'works' if t.ok else 'NOT WORKING'} ({t.detail})" for t in self.tools]
+        for t in self.tools:
+            if t.ok:
+                out.append(f"{t.name}: works ({t.detail})")
+            elif t.name in OPTIONAL:
+                out.append(
+                    f"{t.name}: not available ({t.detail}); optional: runs are followed with "
+                    "squeue and scontrol instead"
+                )
+            else:
+                out.append(f"{t.name}: NOT WORKING ({t.detail})")
         out += [f"warning: {w}" for w in i.warnings]
         if self.login_noise:
             out.append(f"warning: {self.login_noise}")

@@ -68,10 +68,10 @@ def test_the_bundle_submits_watches_and_fetches_a_cluster_run(
     slurm = slurm_cluster.shell_prefix
     try:
         fingerprint = sshd_env.server.host_fingerprint()
-        # exit code 1: this test cluster has no accounting storage, so sacct does not work
+        # this test cluster has no accounting storage: sacct is optional, the check passes
         out = _app(home, "ssh-check", "mycluster", "--accept-host-key", fingerprint,
-                   "--slurm-setup", slurm, code=1)  # fmt: skip
-        assert fingerprint in out and "\nsbatch: works" in out and "\nsacct: NOT WORKING" in out
+                   "--slurm-setup", slurm)  # fmt: skip
+        assert fingerprint in out and "\nsbatch: works" in out and "\nsacct: not available" in out
         out = _app(home, "submit", "work/quadratic/study.toml", "--host", "mycluster",
                    "--remote-base", base, "--python", "/usr/bin/python3",
                    "--wheelhouse", str(wheelhouse), "--slurm-setup", slurm,

@@ -113,6 +113,8 @@ class SlurmCluster:
                     proc.wait(5)
         self._procs.clear()
         self._kill_leftover_steps()
+        if self._munged_pid is not None and _other_test_clusters_running():
+            self._munged_pid = None  # another test session's SLURM still needs it; leave it
         if self._munged_pid is not None:
             try:
                 os.kill(self._munged_pid, signal.SIGTERM)
@@ -294,3 +296,19 @@ def slurm_cluster():
         if _users == 0 and _shared is not None:
             _shared.stop()
             _shared = None
+
+
+def _other_test_clusters_running() -> bool:
+    """Is a slurmctld of another test cluster (``/tmp/oo-slurm-*``) alive on this machine?
+    Concurrent test sessions share the one munged: the session that started it must not stop
+    it under the others (their sbatch then fails "Protocol authentication error")."""
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if cmd and cmd[0].endswith(b"slurmctld") and any(b"/oo-slurm-" in c for c in cmd):
+            return True
+    return False

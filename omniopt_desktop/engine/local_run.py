@@ -115,7 +115,7 @@ def prepare_run(
     for sub in (L.TRIALS_DIR, L.LOGS_DIR):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     url = L.storage_url(run_dir, storage or study.storage or "sqlite")
-    check_run_storage(run_dir, url)
+    check_run_storage(run_dir, url, study.name)
     study_dir = os.path.dirname(os.path.abspath(study_file)) if study_file else os.getcwd()
     freeze_study(study, run_dir, study_dir, url, extra)
     target = os.path.join(run_dir, L.STUDY_TOML)

@@ -1,10 +1,12 @@
-"""One storage per run folder: a run started again must use the storage its trials are in.
+"""One study and one storage per run folder: a run started again must be the same study, in the
+storage its trials are in (trial folders are numbered per study).
 
 A run folder started with ``--storage journal`` and run again without it opened a new, empty
 ``study.db`` beside the journal: a second study began at trial 0 and wrote over the first
 one's trial folders. :func:`check_run_storage` refuses that with one line saying which
 storage the folder holds and how to resume it. Moving a run folder is fine: file storages are
-compared by kind (``study.db`` / ``study.journal`` in the folder), not by path.
+compared by kind (``study.db`` / ``study.journal`` in the folder), not by path. Another study
+(``--run-dir`` given to two studies) would likewise write over the first one's trial folders.
 
 Python 3.9+, stdlib only.
 """
@@ -44,14 +46,25 @@ def _has_trials_in(run_dir: str, kind: str) -> bool:
         return False
 
 
-def check_run_storage(run_dir: str, url: str) -> None:
-    """Raise :class:`OmniOptError` when ``run_dir``'s earlier run kept its trials elsewhere."""
+def check_run_storage(run_dir: str, url: str, study_name: Optional[str] = None) -> None:
+    """Raise :class:`OmniOptError` when ``run_dir``'s earlier run kept its trials elsewhere, or
+    (``study_name`` given) belongs to another study: trial folders are numbered per study."""
     run_dir = os.path.abspath(run_dir)
-    old_url: Optional[str] = read_frozen(run_dir).get("run", {}).get("storage")
+    frozen = read_frozen(run_dir)
+    old_url: Optional[str] = frozen.get("run", {}).get("storage")
     if not old_url:
         return
     old, new = _kind(run_dir, old_url), _kind(run_dir, url)
-    if old == new or not _has_trials_in(run_dir, old):
+    if not _has_trials_in(run_dir, old):
+        return
+    old_name = frozen.get("study", {}).get("name")
+    if study_name is not None and old_name and old_name != study_name:
+        raise OmniOptError(
+            f"run folder {run_dir} holds the trials of study '{old_name}'; study "
+            f"'{study_name}' would write over its trial folders: give it its own run folder "
+            f"(--run-dir), or name it '{old_name}' again to resume"
+        )
+    if old == new:
         return
     if old in ("sqlite", "journal"):
         where = L.SQLITE_DB if old == "sqlite" else L.JOURNAL_FILE

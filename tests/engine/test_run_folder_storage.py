@@ -83,3 +83,18 @@ def test_postgres_run_folder_refuses_a_file_storage(tmp_path):
 def test_an_empty_earlier_storage_does_not_count(tmp_path):
     _frozen(tmp_path, L.storage_url(tmp_path, "journal"))
     check_run_storage(str(tmp_path), L.storage_url(tmp_path, "sqlite"))  # no journal file
+
+
+def test_another_study_in_the_same_run_folder_is_refused(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY)
+    other = tmp_path / "other.toml"
+    other.write_text(STUDY.replace('name = "st"', 'name = "other"'))
+    run_dir = tmp_path / "shared"
+    assert run(path, "--run-dir", str(run_dir)).returncode == 0
+    before = (run_dir / "trials" / "0" / "command.txt").read_text()
+    r = run(other, "--run-dir", str(run_dir))
+    assert r.returncode == 1
+    assert f"run folder {run_dir} holds the trials of study 'st'; study 'other' would" in r.stderr
+    assert (run_dir / "trials" / "0" / "command.txt").read_text() == before
+    assert run(path, "--run-dir", str(run_dir)).returncode == 0  # the same study resumes

@@ -1,6 +1,6 @@
 """Open SSH sessions of the app, one per cluster (host + ssh config), shared by every remote
 operation of the GUI: the polls and trial-file reads of :mod:`.live_runs`, and Submit, Fetch,
-Cancel and Load partitions of :mod:`.launch`.
+Cancel and Load partitions of :mod:`.cluster_launch`.
 
 A user whose cluster asks for a one-time code types it once per app session per cluster: a
 session is connected (its prompts shown as dialogs) only when there is none or it was lost, and

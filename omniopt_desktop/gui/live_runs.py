@@ -300,7 +300,7 @@ def _one_line(e: BaseException | None) -> str:
 
 class LiveRuns(QObject):
     """The pollers of the app (one per run id) and the app's session pool (one SSH session per
-    cluster, used by the pollers and by :mod:`.launch`'s Submit, Fetch, Cancel, partitions)."""
+    cluster, used by the pollers and by :mod:`.cluster_launch`'s Submit, Fetch, Cancel, partitions)."""
 
     def __init__(
         self,

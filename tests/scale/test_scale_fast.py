@@ -255,7 +255,7 @@ def test_no_server_side_prepared_statements(url, monkeypatch):
         study.tell(t, float(i))
     inner = st
     while not hasattr(inner, "engine"):  # the caches wrap Optuna's RDBStorage
-        inner = getattr(inner, "inner", None) or getattr(inner, "_backend")
+        inner = getattr(inner, "inner", None) or inner._backend
     engine = inner.engine
     with engine.connect() as con:  # the pool holds one connection: the one used above
         assert con.execute(text("SELECT count(*) FROM pg_prepared_statements")).scalar() == 0

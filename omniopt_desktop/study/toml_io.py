@@ -103,8 +103,11 @@ class LoadedStudy:
 def load_study(path: Union[str, os.PathLike[str]]) -> LoadedStudy:
     path = os.fspath(path)
     try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
+        with open(path, "rb") as fb:
+            raw = fb.read()
+        if raw.startswith((b"\xff\xfe", b"\xfe\xff")) and _utf16_text(raw):
+            raise StudyFileError(f"{path}: saved as UTF-16; save it as UTF-8 text") from None
+        text = raw.decode("utf-8-sig")  # a BOM (Windows editors) is no key
     except FileNotFoundError:
         raise StudyFileError(
             f"{path}: no such file; check the path or create it with the app"
@@ -385,6 +388,14 @@ def save_study(
         if study.document is None:
             study.document = tomlkit.parse(text)
     return path
+
+
+def _utf16_text(raw: bytes) -> bool:
+    try:
+        text = raw.decode("utf-16")
+    except UnicodeDecodeError:
+        return False
+    return ("=" in text or "[" in text) and all(c.isprintable() or c in "\r\n\t" for c in text)
 
 
 def _umask() -> int:

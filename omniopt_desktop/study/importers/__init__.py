@@ -97,7 +97,7 @@ def import_file(
     """Import the OmniOpt source at ``path`` (config.ini, a command-line file or a config file)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        text = p.read_text(encoding="utf-8-sig")  # a BOM (Windows editors) is no text
     except FileNotFoundError as e:
         raise ImportSourceError("no such file; check the path", str(p)) from e
     except UnicodeDecodeError as e:

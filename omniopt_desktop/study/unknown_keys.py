@@ -3,16 +3,19 @@
 A hand-written or OmniOpt-flavoured ``study.toml`` may carry keys such as ``max_eval`` or
 ``run_program``. Each is a reading issue that no field of the editor can clear, so the study
 could not become runnable without a text editor. :func:`fix_unknown_keys` renames an OmniOpt
-spelling to the key it stands for when that key is not set yet (``max_eval = 50`` becomes
-``n_trials = 50``, ``min`` becomes ``low``, ``param_type = "range"`` becomes ``type = "float"``)
-and removes every other unknown key from the document; it returns one line per key saying
-what it did. Nothing is written to disk until the document is saved.
+spelling, or a typo with one close match, to the key it stands for when that key is not set yet
+(``max_eval = 50`` becomes ``n_trials = 50``, ``min`` becomes ``low``, ``param_type = "range"``
+becomes ``type = "float"``, ``goal = "max"`` becomes ``direction = "maximize"``, ``n_trails``
+becomes ``n_trials``); keeps a key whose value does not fit its new name; removes every other
+unknown key. It returns one line per key saying what it did. Nothing is written to disk until
+the document is saved.
 
 Workstation-side only (tomlkit).
 """
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING, Any, List, Optional, Tuple
 
@@ -22,6 +25,7 @@ if TYPE_CHECKING:
     from .document import StudyDocument
 
 Path = Tuple[Any, ...]
+_DIRECTIONS = {"min": "minimize", "minimise": "minimize", "max": "maximize", "maximise": "maximize"}
 
 
 def is_unknown_key(path: Path) -> bool:
@@ -44,14 +48,18 @@ def _target(path: Path, value: Any) -> Optional[Tuple[str, Any]]:
     """(key, value) an OmniOpt spelling stands for in the same table, or None."""
     if len(path) == 1:
         return None
+    spec = list(SECTIONS[path[0]])
     known = OMNIOPT_KEYS.get(str(path[-1]).lower())
-    if known is None or not re.fullmatch(r"[a-z_]+", known):
-        return None
-    if known not in SECTIONS[path[0]]:
+    if known is None:  # a typo: the key the did-you-mean names
+        close = difflib.get_close_matches(str(path[-1]), spec, n=1, cutoff=0.8)
+        known = close[0] if close else None
+    if known is None or not re.fullmatch(r"[a-z_]+", known) or known not in spec:
         return None
     if known == "type" and isinstance(value, str):
         word = TYPE_WORDS.get(value.lower(), f'"{value.lower()}"')
         value = word.split('"')[1]
+    if known == "direction" and isinstance(value, str):
+        value = _DIRECTIONS.get(value.lower(), value)
     return known, value
 
 
@@ -75,12 +83,10 @@ def fix_unknown_keys(doc: StudyDocument) -> List[str]:
             try:
                 doc.set(path[:-1] + (target[0],), target[1])
             except (KeyError, ValueError, TypeError):
-                target = None
-            else:
-                done.append(f"{where}{key} = {plain!r} → {target[0]} = {target[1]!r}")
+                done.append(f"{where}{key} = {plain!r} kept: write {target[0]} by hand")
+                continue  # its value means something: never dropped unread
+            done.append(f"{where}{key} = {plain!r} → {target[0]} = {target[1]!r}")
         else:
-            target = None
-        if target is None:
             done.append(f"{where}{key} = {plain!r} removed")
         del table[key]
         handled.append(path)

@@ -58,3 +58,24 @@ def test_an_unknown_array_section_is_left_for_the_user(tmp_path):
     doc = StudyDocument.open(str(path))
     doc.fix_unknown_keys()
     assert unknown_key_paths(doc) == [("parameters",)]  # its content would be lost
+
+
+def test_direction_habits_and_typos_keep_their_meaning(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(
+        TEXT.replace("max_eval = 50", "n_trails = 40")
+        + '[[objective]]\nname = "ACC"\ngoal = "max"\n'
+    )
+    doc = StudyDocument.open(str(path))
+    done = doc.fix_unknown_keys()
+    assert "[study] n_trails = 40 → n_trials = 40" in done
+    assert "[objective] goal = 'max' → direction = 'maximize'" in done
+    assert doc.study.n_trials == 40 and doc.study.objectives[0].direction.value == "maximize"
+
+
+def test_a_value_that_fits_no_field_is_kept(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(TEXT.replace('param_type = "range"', 'param_type = "spline"'))
+    doc = StudyDocument.open(str(path))
+    assert "[parameter] param_type = 'spline' kept: write type by hand" in doc.fix_unknown_keys()
+    assert ("parameter", 0, "param_type") in unknown_key_paths(doc)

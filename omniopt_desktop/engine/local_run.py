@@ -36,8 +36,7 @@ from ..study.model import Study
 from .failure_streak import failure_streak
 from .frozen import freeze_study
 from .leases import LEASE_KEY, clear_current, read_current, reap_stale
-from .run_storage import check_run_storage
-from .space_check import check_space_unchanged
+from .run_storage import check_resume
 from .storage import ensure_study, open_storage
 from .trial_cache import fresh_trials
 from .worker import Exit
@@ -115,7 +114,7 @@ def prepare_run(
     for sub in (L.TRIALS_DIR, L.LOGS_DIR):
         os.makedirs(os.path.join(run_dir, sub), exist_ok=True)
     url = L.storage_url(run_dir, storage or study.storage or "sqlite")
-    check_run_storage(run_dir, url, study.name)
+    check_resume(run_dir, url, study)  # before the frozen study is rewritten
     study_dir = os.path.dirname(os.path.abspath(study_file)) if study_file else os.getcwd()
     freeze_study(study, run_dir, study_dir, url, extra)
     target = os.path.join(run_dir, L.STUDY_TOML)
@@ -498,7 +497,6 @@ def run_local(
             study, run_dir, url, workers, lease_ttl, on_progress, on_event, poll, stop
         )
         ensure_study(watcher.storage, study.name, study.directions)
-        check_space_unchanged(watcher.storage, study.name, study)
         local = L.storage_url(run_dir, "sqlite") == url or L.storage_url(run_dir, "journal") == url
         # trials left RUNNING by an earlier run that ended abruptly: nobody runs them now
         for r in reap_stale(

@@ -14,7 +14,7 @@ Python 3.9+, stdlib only.
 from __future__ import annotations
 
 import os
-from typing import Optional
+from typing import Any, Optional
 
 from ..errors import OmniOptError
 from ..study import run_layout as L
@@ -77,3 +77,30 @@ def check_run_storage(run_dir: str, url: str, study_name: Optional[str] = None) 
         f"study in {shown} and write over their trial folders: resume it with {how}, or "
         "choose another run folder (--run-dir)"
     )
+
+
+def check_resume(run_dir: str, url: str, study: Any) -> None:
+    """Before the run folder is touched: :func:`check_run_storage`, then, when the folder's
+    storage already holds the study, its directions and parameter kinds against ``study``
+    (refusing after the frozen study had been rewritten left the run folder describing the
+    refused edit instead of its trials)."""
+    check_run_storage(run_dir, url, study.name)
+    kind = _kind(os.path.abspath(run_dir), url)
+    if kind in ("sqlite", "journal") and not _has_trials_in(os.path.abspath(run_dir), kind):
+        return  # a new run folder: nothing to compare with
+    from .space_check import check_space_unchanged
+    from .storage import open_storage, with_retries
+
+    storage = open_storage(url)
+    try:
+        study_id = with_retries(storage.get_study_id_from_name, study.name)
+    except KeyError:
+        return
+    have = [d.name.lower() for d in with_retries(storage.get_study_directions, study_id)]
+    if have != [d.lower() for d in study.directions]:
+        raise OmniOptError(
+            f"study '{study.name}' in {url} has directions {have}, the study file asks for "
+            f"{list(study.directions)}; undo the change, or use a new run folder (--run-dir) "
+            "or a new study name"
+        )
+    check_space_unchanged(storage, study.name, study)

@@ -118,6 +118,7 @@ def test_run_again_after_changing_a_fixed_value(tmp_path):
     path = tmp_path / "study.toml"
     path.write_text(STUDY.format(n=2, fx=3.5))
     assert run(path).returncode == 0
+    frozen = tmp_path / "runs" / "resume" / "study.toml"
     path.write_text(STUDY.format(n=4, fx=4))
     r = run(path)
     assert r.returncode == 1
@@ -126,3 +127,21 @@ def test_run_again_after_changing_a_fixed_value(tmp_path):
     storage = open_storage(f"sqlite:///{tmp_path}/runs/resume/study.db")
     trials = storage.get_all_trials(storage.get_study_id_from_name("resume"))
     assert [t.state for t in trials] == [TrialState.COMPLETE] * 2  # no trial was spent on it
+    assert "value = 3.5" in frozen.read_text()  # the run folder still describes its trials
+
+
+def test_run_again_after_changing_the_direction_keeps_the_run_folder(tmp_path):
+    path = tmp_path / "study.toml"
+    path.write_text(STUDY.format(n=2, fx=3.5))
+    assert run(path).returncode == 0
+    frozen = tmp_path / "runs" / "resume" / "study.json"
+    before = frozen.read_text()
+    path.write_text(
+        STUDY.format(n=4, fx=3.5).replace(
+            'name = "RESULT"', 'name = "RESULT"\ndirection = "maximize"'
+        )
+    )
+    r = run(path)
+    assert r.returncode == 1
+    assert "has directions ['minimize'], the study file asks for ['maximize']" in r.stderr
+    assert frozen.read_text() == before

@@ -3,11 +3,9 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import optuna
 import pytest
+from support.cli import run_cli as cli
 
 
 @pytest.fixture
@@ -16,15 +14,6 @@ def db(tmp_path):
     s = optuna.create_study(storage=f"sqlite:///{tmp_path}/s.db", study_name="s")
     s.optimize(lambda t: t.suggest_float("x", 0, 1), n_trials=2)
     return tmp_path / "s.db"
-
-
-def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "omniopt_desktop.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_export_into_a_missing_folder(db, tmp_path):

@@ -3,12 +3,10 @@ one clear error before any trial runs, instead of every trial failing 'cannot sa
 
 from __future__ import annotations
 
-import subprocess
-import sys
-
 import optuna
 import pytest
 from optuna.trial import TrialState
+from support.cli import run_cli, tiny_study
 
 from omniopt_desktop.engine.space import SearchSpace
 from omniopt_desktop.engine.space_check import check_space_unchanged
@@ -85,33 +83,13 @@ def test_new_parameter_passes(tmp_path):
     check_space_unchanged(storage, "s", study)
 
 
-STUDY = """\
-[study]
-name = "resume"
-n_trials = {n}
-[[objective]]
-name = "RESULT"
-[program]
-command = "echo RESULT: %(x)"
-[[parameter]]
-name = "x"
-type = "float"
-low = 0
-high = 1
-[[parameter]]
-name = "fx"
-type = "fixed"
-value = {fx}
-"""
+STUDY = tiny_study("resume", 0).replace("n_trials = 0", "n_trials = {n}") + (
+    '[[parameter]]\nname = "fx"\ntype = "fixed"\nvalue = {fx}\n'
+)
 
 
 def run(path):
-    return subprocess.run(
-        [sys.executable, "-m", "omniopt_desktop.cli", "run", str(path), "--quiet"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli("run", str(path), "--quiet")
 
 
 def test_run_again_after_changing_a_fixed_value(tmp_path):

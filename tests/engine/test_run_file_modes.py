@@ -6,42 +6,20 @@ from __future__ import annotations
 
 import os
 import stat
-import subprocess
-import sys
+
+from support.cli import run_cli, tiny_study
 
 
 def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-STUDY = """\
-[study]
-name = "m"
-n_trials = 1
-[[objective]]
-name = "RESULT"
-[program]
-command = "echo RESULT: %(x)"
-[[parameter]]
-name = "x"
-type = "float"
-low = 0
-high = 1
-"""
-
-
 def cli(*args):
-    return subprocess.run(
-        [sys.executable, "-m", "omniopt_desktop.cli", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        preexec_fn=lambda: os.umask(0o022),
-    )
+    return run_cli(*args, preexec_fn=lambda: os.umask(0o022))
 
 
 def test_run_folder_and_csv_follow_the_umask(tmp_path):
-    (tmp_path / "study.toml").write_text(STUDY)
+    (tmp_path / "study.toml").write_text(tiny_study("m", 1))
     assert cli("run", str(tmp_path / "study.toml"), "--quiet").returncode == 0
     run = tmp_path / "runs" / "m"
     assert mode(run / "study.json") == 0o644
@@ -51,7 +29,7 @@ def test_run_folder_and_csv_follow_the_umask(tmp_path):
 
 
 def test_a_replaced_csv_keeps_its_mode(tmp_path):
-    (tmp_path / "study.toml").write_text(STUDY)
+    (tmp_path / "study.toml").write_text(tiny_study("m", 1))
     assert cli("run", str(tmp_path / "study.toml"), "--quiet").returncode == 0
     out = tmp_path / "r.csv"
     out.write_text("old\n")

@@ -6,10 +6,9 @@ journal: a second study started at trial 0 and wrote over the first one's trial 
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pytest
+from support.cli import run_cli, tiny_study
 
 from omniopt_desktop.engine.frozen import freeze_study
 from omniopt_desktop.engine.run_storage import check_run_storage
@@ -17,34 +16,14 @@ from omniopt_desktop.errors import OmniOptError
 from omniopt_desktop.study import run_layout as L
 from omniopt_desktop.study.model import Study
 
-STUDY = """\
-[study]
-name = "st"
-n_trials = 2
-[[objective]]
-name = "RESULT"
-[program]
-command = "echo RESULT: %(x)"
-[[parameter]]
-name = "x"
-type = "float"
-low = 0
-high = 1
-"""
-
 
 def run(path, *extra):
-    return subprocess.run(
-        [sys.executable, "-m", "omniopt_desktop.cli", "run", str(path), "--quiet", *extra],
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    return run_cli("run", str(path), "--quiet", *extra)
 
 
 def test_journal_run_then_default_storage_is_refused(tmp_path):
     path = tmp_path / "study.toml"
-    path.write_text(STUDY)
+    path.write_text(tiny_study("st", 2))
     assert run(path, "--storage", "journal").returncode == 0
     run_dir = tmp_path / "runs" / "st"
     commands = [(run_dir / "trials" / str(n) / "command.txt").read_text() for n in (0, 1)]
@@ -87,9 +66,9 @@ def test_an_empty_earlier_storage_does_not_count(tmp_path):
 
 def test_another_study_in_the_same_run_folder_is_refused(tmp_path):
     path = tmp_path / "study.toml"
-    path.write_text(STUDY)
+    path.write_text(tiny_study("st", 2))
     other = tmp_path / "other.toml"
-    other.write_text(STUDY.replace('name = "st"', 'name = "other"'))
+    other.write_text(tiny_study("other", 2))
     run_dir = tmp_path / "shared"
     assert run(path, "--run-dir", str(run_dir)).returncode == 0
     before = (run_dir / "trials" / "0" / "command.txt").read_text()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 
 from .. import paths
 from ..errors import OmniOptError
+from ..study import run_layout as L
 from ..study.document import Change, ChangeKind, StudyDocument
 from .editor.study_editor import StudyEditor
 from .error_reporter import ErrorReporter
@@ -466,8 +467,14 @@ class MainWindow(QMainWindow):
     def _opened(self, doc: StudyDocument, path: str) -> None:
         self.set_document(doc)
         self.settings.add_recent(path)
+        # runs of this study started elsewhere (the command line, another session) are listed
+        known = set(self.settings.local_runs)
+        found = [d for d in L.run_folders_beside(path) if d not in known]
+        self.settings.local_runs += found
         self._save_settings()
         self._refresh_recent()
+        if found:
+            self.runs.refresh()
 
     def _open_chosen(self, path: str) -> None:
         if not self.maybe_save():

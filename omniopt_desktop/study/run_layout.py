@@ -17,7 +17,7 @@ Python 3.9+, stdlib only.
 from __future__ import annotations
 
 import os
-from typing import Union
+from typing import List, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -43,6 +43,24 @@ def default_run_dir(study_file: PathLike, study_name: str) -> str:
     """Local runs live beside the study file: ``<study folder>/runs/<study name>``."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study_name) or "study"
     return os.path.join(os.path.dirname(os.path.abspath(os.fspath(study_file))), "runs", safe)
+
+
+def run_folders_beside(study_file: PathLike) -> List[str]:
+    """The run folders in ``<study folder>/runs/`` (those holding a frozen study), oldest first:
+    runs started from the command line, or by another app session, show up in the runs list."""
+    runs = os.path.join(os.path.dirname(os.path.abspath(os.fspath(study_file))), "runs")
+    try:
+        names = os.listdir(runs)
+    except OSError:
+        return []
+    found = []
+    for name in names:
+        frozen = os.path.join(runs, name, FROZEN_STUDY)
+        try:
+            found.append((os.stat(frozen).st_mtime, os.path.join(runs, name)))
+        except OSError:
+            continue
+    return [path for _mtime, path in sorted(found)]
 
 
 def storage_url(run_dir: PathLike, storage: str) -> str:

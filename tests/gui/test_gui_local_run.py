@@ -103,3 +103,27 @@ def test_run_saves_first_and_is_refused_while_invalid(qtbot, window, quadratic, 
     assert not window.act_run.isEnabled()
     window.run_locally()  # the action is disabled; calling the slot does nothing either
     assert len(calls) == 1
+
+
+def test_runs_started_from_the_command_line_are_listed_when_the_study_opens(
+    qtbot, window, tmp_path
+):
+    """A study run with `omniopt-desktop run` in a terminal did not appear in the app's runs
+    list: only runs the app itself had started were listed."""
+    from support.cli import run_cli, tiny_study
+
+    study = tmp_path / "study.toml"
+    study.write_text(tiny_study("cli", 3))
+    assert run_cli("run", str(study), "--quiet").returncode == 0
+    assert (
+        run_cli("run", str(study), "--quiet", "--run-dir", str(tmp_path / "runs" / "b")).returncode
+        == 0
+    )
+    (tmp_path / "runs" / "not-a-run").mkdir()
+    wait_task(qtbot, window.open_path(str(study)))
+    run_dir = str(tmp_path / "runs" / "cli")
+    assert L.run_folders_beside(study) == [run_dir, str(tmp_path / "runs" / "b")]
+    qtbot.waitUntil(lambda: run_dir in [r.key for r in window.runs.model.rows], timeout=10000)
+    row = next(r for r in window.runs.model.rows if r.key == run_dir)
+    assert row.kind == "local" and row.state == "finished" and row.complete == 3
+    assert run_dir in window.settings.local_runs and len(window.settings.local_runs) == 2

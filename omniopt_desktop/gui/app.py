@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 
 from PySide6.QtCore import QEventLoop, QThreadPool, QTimer
@@ -50,6 +51,27 @@ def save_screenshot(widget: QWidget, path: str) -> str:
     return path
 
 
+def close_on_signals(app: QApplication, window: QWidget) -> QTimer:
+    """Ctrl-C in the terminal or a SIGTERM closes the window as its close button does (unsaved
+    edits and running local runs are asked about; a run is stopped so it can resume); a second
+    signal quits at once. The returned timer lets Python see signals while Qt's loop runs."""
+    signals = []
+
+    def handler(signum: int, _frame: object) -> None:
+        signals.append(signum)
+        if len(signals) == 1:
+            QTimer.singleShot(0, window.close)
+        else:
+            app.quit()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, handler)
+    timer = QTimer(window)
+    timer.timeout.connect(lambda: None)
+    timer.start(250)
+    return timer
+
+
 def run(study_path: str | None = None, screenshot: str | None = None) -> int:
     """The GUI main loop; with ``screenshot``, render the window to that file and return."""
     app = application()
@@ -74,6 +96,7 @@ def run(study_path: str | None = None, screenshot: str | None = None) -> int:
         print(path)
         return 0
     window.runs.refresh()
+    close_on_signals(app, window)
     code = app.exec()
     window.tasks.cancel_all()
     QThreadPool.globalInstance().waitForDone(10000)

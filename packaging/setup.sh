@@ -13,7 +13,7 @@ app_debs=(libxcb-cursor0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbu
           libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 libxcb-randr0
           libxcb-xkb1 libxcb-xinerama0)
 test_debs=(openssh-server openssh-client postgresql slurm-wlm munge xvfb python3-venv procps util-linux imagemagick tcsh
-           desktop-file-utils)
+           desktop-file-utils xdotool)
 debs=("${app_debs[@]}")
 [ "$mode" = "--test" ] && debs+=("${test_debs[@]}")
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .rdb_backend import rdb_backend, rdb_query
 from .retries import with_retries
 
 
@@ -28,22 +29,16 @@ def claimed_before(storage: Any, study_id: int, number: int) -> int:
     inner = getattr(storage, "inner", storage)
     if getattr(inner, "oo_fast", False):  # the worker's cache on PostgreSQL (rdb_fast)
         return with_retries(inner.oo_claimed_before, study_id, number)
-    backend = getattr(inner, "_backend", inner)
-    try:
-        import optuna
+    backend = rdb_backend(storage)
+    if backend is not None:
         from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
         from sqlalchemy import and_, func, or_
 
-        rdb = isinstance(backend, optuna.storages.RDBStorage)
-    except ImportError:  # pragma: no cover - optuna depends on SQLAlchemy
-        rdb = False
-    if rdb:
         m = models.TrialModel
-
-        def query() -> int:
-            with _create_scoped_session(backend.scoped_session) as session:
-                return int(
+        return int(
+            rdb_query(
+                backend,
+                lambda session: (
                     session.query(func.count(m.trial_id))
                     .filter(
                         m.study_id == study_id,
@@ -53,10 +48,10 @@ def claimed_before(storage: Any, study_id: int, number: int) -> int:
                         ),
                     )
                     .scalar()
-                    or 0
-                )
-
-        return with_retries(query)
+                ),
+            )
+            or 0
+        )
     from .journal_tally import journal_tally
 
     journal = journal_tally(storage)

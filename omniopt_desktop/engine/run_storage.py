@@ -89,18 +89,13 @@ def check_resume(run_dir: str, url: str, study: Any) -> None:
     if kind in ("sqlite", "journal") and not _has_trials_in(os.path.abspath(run_dir), kind):
         return  # a new run folder: nothing to compare with
     from .space_check import check_space_unchanged
-    from .storage import open_storage, with_retries
+    from .storage import check_directions, open_storage, with_retries
 
     storage = open_storage(url)
     try:
         study_id = with_retries(storage.get_study_id_from_name, study.name)
     except KeyError:
         return
-    have = [d.name.lower() for d in with_retries(storage.get_study_directions, study_id)]
-    if have != [d.lower() for d in study.directions]:
-        raise OmniOptError(
-            f"study '{study.name}' in {url} has directions {have}, the study file asks for "
-            f"{list(study.directions)}; undo the change, or use a new run folder (--run-dir) "
-            "or a new study name"
-        )
+    stored = with_retries(storage.get_study_directions, study_id)
+    check_directions(study.name, stored, study.directions, url)
     check_space_unchanged(storage, study.name, study)

@@ -17,6 +17,7 @@ from typing import Any, Dict, List
 
 from ..errors import StorageError
 from ..study.model import Parameter, ParamType, Study
+from .rdb_backend import rdb_backend, rdb_query
 from .storage import with_retries
 
 
@@ -50,32 +51,23 @@ def stored_distributions(storage: Any, study_id: int, names: List[str]) -> Dict[
     """One stored distribution per parameter name of ``names`` that the study has recorded."""
     from optuna.distributions import json_to_distribution
 
-    inner = getattr(storage, "inner", storage)
-    backend = getattr(inner, "_backend", inner)
-    try:
-        import optuna
+    backend = rdb_backend(storage)
+    if backend is not None:
         from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
         from sqlalchemy import func
 
-        rdb = isinstance(backend, optuna.storages.RDBStorage)
-    except ImportError:  # pragma: no cover - optuna depends on SQLAlchemy
-        rdb = False
-    if rdb:
         p, t = models.TrialParamModel, models.TrialModel
-
-        def query() -> Dict[str, Any]:
-            with _create_scoped_session(backend.scoped_session) as session:
-                rows = (
-                    session.query(p.param_name, func.min(p.distribution_json))
-                    .join(t, t.trial_id == p.trial_id)
-                    .filter(t.study_id == study_id, p.param_name.in_(names))
-                    .group_by(p.param_name)
-                    .all()
-                )
-            return {name: json_to_distribution(text) for name, text in rows}
-
-        return with_retries(query)
+        rows = rdb_query(
+            backend,
+            lambda session: (
+                session.query(p.param_name, func.min(p.distribution_json))
+                .join(t, t.trial_id == p.trial_id)
+                .filter(t.study_id == study_id, p.param_name.in_(names))
+                .group_by(p.param_name)
+                .all()
+            ),
+        )
+        return {name: json_to_distribution(text) for name, text in rows}
     found: Dict[str, Any] = {}
     trials = with_retries(storage.get_all_trials, study_id, deepcopy=False)
     for trial in reversed(trials):

@@ -209,10 +209,16 @@ def ensure_study(storage: Any, name: str, directions: Tuple[str, ...] | list) ->
         directions=list(directions),
         load_if_exists=True,
     )
-    have = [d.name.lower() for d in study.directions]
-    if have != [d.lower() for d in directions]:
+    where = getattr(storage, "spec", None) and storage.spec.url
+    check_directions(name, study.directions, directions, where)
+
+
+def check_directions(name: str, stored: Any, wanted: Any, where: Any) -> None:
+    """Refuse a study file whose objective directions differ from the stored study's."""
+    have = [d.name.lower() for d in stored]  # optuna StudyDirection values
+    if have != [d.lower() for d in wanted]:
         raise StorageError(
-            f"study '{name}' in {getattr(storage, 'spec', None) and storage.spec.url} has "
-            f"directions {have}, the study file asks for {list(directions)}; use a new run folder "
-            "(--run-dir) or a new study name"
+            f"study '{name}' in {where} has directions {have}, the study file asks for "
+            f"{list(wanted)}; undo the change, or use a new run folder (--run-dir) or a new "
+            "study name"
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict
 
+from .rdb_backend import rdb_backend, rdb_query
 from .retries import with_retries
 
 
@@ -21,28 +22,22 @@ def count_states(storage: Any, study_id: int) -> Dict[str, int]:
     if getattr(inner, "oo_fast", False):  # the worker's cache on PostgreSQL (rdb_fast)
         counts.update(with_retries(inner.oo_counts, study_id))
         return counts
-    backend = getattr(inner, "_backend", inner)
-    try:
-        import optuna
+    backend = rdb_backend(storage)
+    if backend is not None:
         from optuna.storages._rdb import models
-        from optuna.storages._rdb.storage import _create_scoped_session
         from sqlalchemy import func
 
-        rdb = isinstance(backend, optuna.storages.RDBStorage)
-    except ImportError:
-        rdb = False
-    if rdb:
-
-        def query() -> list:
-            with _create_scoped_session(backend.scoped_session) as session:
-                return (
-                    session.query(models.TrialModel.state, func.count(models.TrialModel.trial_id))
-                    .filter(models.TrialModel.study_id == study_id)
-                    .group_by(models.TrialModel.state)
-                    .all()
-                )
-
-        for state, n in with_retries(query):
+        m = models.TrialModel
+        rows = rdb_query(
+            backend,
+            lambda session: (
+                session.query(m.state, func.count(m.trial_id))
+                .filter(m.study_id == study_id)
+                .group_by(m.state)
+                .all()
+            ),
+        )
+        for state, n in rows:
             counts[TrialState(state).name if not isinstance(state, TrialState) else state.name] = n
         return counts
     from .journal_tally import journal_tally

@@ -168,12 +168,6 @@ class SessionPool:
         with self._lock:
             return list(self._entries)
 
-    def close(self, host: str, ssh_config: str) -> None:
-        with self._lock:
-            entry = self._entries.pop((host, ssh_config), None)
-        if entry and entry.session is not None:
-            entry.session.close()
-
     def close_all(self, background: bool = False) -> threading.Thread | None:
         """Close every session; later requests are refused (the app is closing). With
         ``background`` the sessions are closed on a thread that is returned (closing sends

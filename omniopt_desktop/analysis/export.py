@@ -12,14 +12,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
-import tempfile
 from typing import IO, Any, Iterator, List, Optional
 
 import numpy as np
 
 from ..study import trial_attrs as A
-from ..study.file_modes import share_like_open
+from ..study.file_modes import write_atomic
 from ..study.template import format_value
 from .columns import TrialColumns, TrialState
 
@@ -164,17 +162,4 @@ def to_csv_text(cols: TrialColumns) -> str:
 
 def export_csv(cols: TrialColumns, path: str) -> int:
     """Write the CSV to ``path`` whole or not at all; return the number of trials."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".csv", dir=folder)
-    try:
-        share_like_open(fd, path)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            n = write_csv(cols, f)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return n
+    return write_atomic(path, lambda f: write_csv(cols, f), newline="")

@@ -9,36 +9,27 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from typing import Any, Dict, Optional, Tuple
 
 from ..errors import StudyFileError
 from ..study import run_layout as L
-from ..study.file_modes import share_like_open
+from ..study.file_modes import write_atomic
 from ..study.model import Study
 
 
 def write_json_atomic(path: str, data: Any, compact: bool = False) -> None:
     """Write ``data`` as JSON to ``path`` through a temporary file in the same folder, so a
     reader sees the old file or the new one, never half of it."""
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".json", dir=folder)
-    try:
-        share_like_open(fd, path)
-        with os.fdopen(fd, "w") as f:
-            if compact:
-                json.dump(data, f, separators=(",", ":"), default=str)
-            else:
-                json.dump(data, f, indent=2, default=str)
-            f.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+
+    def write(f: Any) -> None:
+        if compact:
+            json.dump(data, f, separators=(",", ":"), default=str)
+        else:
+            json.dump(data, f, indent=2, default=str)
+        f.write("\n")
+
+    write_atomic(path, write)
 
 
 def freeze_study(

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple, Union
 
@@ -22,6 +21,7 @@ from tomlkit.exceptions import ParseError
 from tomlkit.items import AoT, Table
 
 from ..errors import StudyFileError
+from .file_modes import write_atomic
 from .model import (
     SCHEMA_VERSION,
     Direction,
@@ -366,22 +366,7 @@ def save_study(
         path = study.path
     path = os.fspath(path)
     text = dumps_study(study)
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".study-", suffix=".toml.tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        if os.path.exists(path):
-            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
-        else:
-            os.chmod(tmp, 0o644 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda f: f.write(text), sync=True, new_mode=0o644)
     if isinstance(study, LoadedStudy):
         study.path = path
         study.locator = Locator(text)
@@ -396,9 +381,3 @@ def _utf16_text(raw: bytes) -> bool:
     except UnicodeDecodeError:
         return False
     return ("=" in text or "[" in text) and all(c.isprintable() or c in "\r\n\t" for c in text)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask

@@ -70,5 +70,4 @@ def load_frozen(run_dir: str) -> Tuple[Study, Dict[str, Any]]:
 
 def program_cwd(study: Study, run: Dict[str, Any], run_dir: str) -> str:
     """Where the program runs: ``program.workdir`` relative to the study's folder."""
-    base = run.get("study_dir") or run_dir
-    return os.path.normpath(os.path.join(base, os.path.expanduser(study.program.workdir or ".")))
+    return L.program_workdir(study, run.get("study_dir") or run_dir)

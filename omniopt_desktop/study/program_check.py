@@ -17,6 +17,7 @@ import shutil
 from typing import List, Optional
 
 from .model import Study
+from .run_layout import program_workdir
 from .template import PLACEHOLDER
 
 # a script follows these as its first argument that is not an option
@@ -36,12 +37,6 @@ _BUILTINS = set(
 # commands that start the next word as the program (their own options are skipped)
 _WRAPPERS = {"env", "exec", "nice", "nohup", "time", "stdbuf"}
 _MARK = "\x00placeholder\x00"
-
-
-def workdir_of(study: Study, study_dir: str) -> str:
-    """Where the program runs: ``program.workdir`` relative to the study file's folder."""
-    workdir = os.path.expanduser(study.program.workdir or ".")
-    return os.path.normpath(os.path.join(study_dir, workdir))
 
 
 def _first_command(template: str) -> List[str]:
@@ -87,7 +82,7 @@ def _script_of(words: List[str]) -> Optional[str]:
 
 def program_warnings(study: Study, study_dir: str) -> List[str]:
     """One line per problem found with the program the command starts (empty: looks fine)."""
-    workdir = workdir_of(study, study_dir)
+    workdir = program_workdir(study, study_dir)
     if not os.path.isdir(workdir):
         return [
             f"program.workdir: {workdir} does not exist on this machine; create it or fix "

@@ -17,7 +17,7 @@ Python 3.9+, stdlib only.
 from __future__ import annotations
 
 import os
-from typing import List, Union
+from typing import Any, List, Union
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -43,6 +43,12 @@ def default_run_dir(study_file: PathLike, study_name: str) -> str:
     """Local runs live beside the study file: ``<study folder>/runs/<study name>``."""
     safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in study_name) or "study"
     return os.path.join(os.path.dirname(os.path.abspath(os.fspath(study_file))), "runs", safe)
+
+
+def program_workdir(study: Any, study_dir: PathLike) -> str:
+    """Where the program runs: ``program.workdir`` relative to the study file's folder."""
+    workdir = os.path.expanduser(study.program.workdir or ".")
+    return os.path.normpath(os.path.join(os.fspath(study_dir), workdir))
 
 
 def run_folders_beside(study_file: PathLike) -> List[str]:

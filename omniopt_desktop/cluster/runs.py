@@ -43,6 +43,8 @@ from .sbatch import (
 from .slurm import PollResult, SlurmClient, parse_jobs_probe, section_command, split_sections
 from .transfer import ByteProgress, FileTransfer
 
+# progress text of submit's step that creates the run folder: from here a retry would duplicate
+CREATING_RUN_FOLDER = "creating the run folder"
 __all__ = [  # RunStatus, RunMonitor and TERMINAL live in run_status; imported from here too
     "NETWORK_FS", "STUDY_EXCLUDE", "TERMINAL", "ClusterProfile", "ClusterRuns", "RunMonitor",
     "RunStatus", "env_of", "new_run_id", "storage_for", "study_folder_files",
@@ -160,7 +162,7 @@ class ClusterRuns:
         base = builder.resolve_base()
         run_dir = f"{base}/runs/{run_id}"
         q = shlex.quote(run_dir)
-        self.progress("creating the run folder", 0.45)
+        self.progress(CREATING_RUN_FOLDER, 0.45)
         probe = (
             "from omniopt_desktop.engine.filesystems import filesystem_type as f; import sys; "
             "print(f(sys.argv[1]) or 'unknown')"

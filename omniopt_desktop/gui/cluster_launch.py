@@ -88,10 +88,12 @@ def launch_cluster(window: MainWindow, profile_name: str) -> TaskHandle | None:
 
     def submit(state: TaskState) -> Any:
         prompts.bind(state)
+        from ..cluster.runs import CREATING_RUN_FOLDER
+
         created: list[str] = []  # a run folder exists: a lost connection is not retried
 
         def progress(text: str) -> None:
-            if "run folder" in text:
+            if text.startswith(CREATING_RUN_FOLDER):
                 created.append(text)
             state.set_progress(None, text)
 
